@@ -1,0 +1,103 @@
+// dvae's entry point: choose the BLAS kernel and OpenMP wait policy (which
+// must be in the environment before the libraries load, hence a one-time
+// re-exec), parse, dispatch, catch, and turn errors into exit codes.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "cli/app.h"
+#include "core/check.h"
+#include "core/runtime.h"
+
+namespace {
+
+const char* env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+// Re-executes dvae once with OPENBLAS_CORETYPE=SkylakeX when the CPU has
+// AVX-512 but OpenBLAS runs an older kernel (0.3.21 misidentifies recent
+// CPUs), and with OMP_WAIT_POLICY=PASSIVE when unset (spinning OpenMP workers
+// make small biased products on 2 threads many times slower). After the
+// re-exec, a float64 check of the new kernel decides whether to keep it.
+// DVAE_BLAS_KERNEL=keep disables all of this.
+void choose_kernel_and_reexec(char** argv) {
+  if (std::strcmp(env_or("DVAE_BLAS_KERNEL", ""), "keep") == 0) return;
+  const std::string stage = env_or("DVAE_REEXEC", "");
+  if (stage == "1") {
+    if (std::getenv("DVAE_ORIG_CORETYPE") == nullptr) return;  // kernel untouched
+    const double err = dvae::blas_self_check_error();
+    if (err < 1e-4) return;
+    // The forced kernel disagrees with float64: go back to the default one.
+    const std::string orig = env_or("DVAE_ORIG_CORETYPE", "");
+    if (orig.empty()) {
+      ::unsetenv("OPENBLAS_CORETYPE");
+    } else {
+      ::setenv("OPENBLAS_CORETYPE", orig.c_str(), 1);
+    }
+    ::unsetenv("DVAE_ORIG_CORETYPE");
+    ::setenv("DVAE_REEXEC", "2", 1);
+    ::setenv("DVAE_BLAS_NOTE", ("SkylakeX failed the float64 check (error " + std::to_string(err) +
+                                "); kept the default kernel").c_str(), 1);
+    ::execv("/proc/self/exe", argv);
+    return;
+  }
+  if (!stage.empty()) return;
+  bool change = false;
+  std::string note;
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    note += "OMP_WAIT_POLICY=PASSIVE set by dvae; ";
+    change = true;
+  }
+  const dvae::CpuInfo cpu = dvae::cpu_info();
+  const dvae::BlasInfo blas = dvae::blas_info();
+  if (dvae::openblas_kernel_underuses_cpu(cpu, blas)) {
+    ::setenv("DVAE_ORIG_CORETYPE", env_or("OPENBLAS_CORETYPE", ""), 1);
+    ::setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    note += "OpenBLAS kernel " + blas.core + " -> SkylakeX (AVX-512 CPU), checked against float64";
+    change = true;
+  } else {
+    note += "OpenBLAS kernel " + (blas.core.empty() ? std::string("n/a") : blas.core) + " kept";
+  }
+  ::setenv("DVAE_BLAS_NOTE", note.c_str(), 1);
+  if (!change) return;
+  ::setenv("DVAE_REEXEC", "1", 1);
+  ::execv("/proc/self/exe", argv);
+  // exec failed: carry on with the current libraries.
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  choose_kernel_and_reexec(argv);
+  dvae::cli::GlobalOptions global;
+  std::unique_ptr<CLI::App> app;
+  try {
+    app = dvae::cli::make_app(global);
+    app->parse(argc, argv);
+    return 0;
+  } catch (const CLI::CallForHelp& e) {
+    return app->exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app->exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app->exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "error: " << e.what() << " (see dvae --help)\n";
+    return 2;
+  } catch (const dvae::UsageError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const c10::Error& e) {
+    std::cerr << "error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}

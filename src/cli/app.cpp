@@ -1,0 +1,53 @@
+// Builds the dvae application: global options, --config, and every subcommand.
+#include "cli/app.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "cli/toml_config.h"
+#include "core/check.h"
+#include "core/runtime.h"
+#include "dvae/version.h"
+
+namespace dvae::cli {
+
+std::unique_ptr<CLI::App> make_app(GlobalOptions& global) {
+  auto app = std::make_unique<CLI::App>(
+      "dvae: disentangling VAEs for image classification with few labels (LibTorch)", "dvae");
+  app->set_version_flag("--version", std::string("dvae ") + kVersion);
+  app->require_subcommand(1);
+  app->fallthrough();
+  app->config_formatter(std::make_shared<TomlConfig>());
+  app->set_config("--config", "", "TOML settings file; flags on the command line override it");
+  app->add_option("--threads", global.threads, "CPU threads (default: all cores, with a passive OpenMP wait policy)")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--device", global.device, "auto | cpu | cuda | cuda:K")->capture_default_str();
+  app->add_flag("-q,--quiet", global.quiet, "no progress output");
+  app->add_option("--data-root", global.data_root, "folder holding named data sets (default: $DVAE_DATA or ./data)");
+
+  add_info_command(*app, global);
+  for (auto* sub : app->get_subcommands({})) sub->configurable(true);
+  return app;
+}
+
+void configure_runtime(const GlobalOptions& global) {
+  int threads = global.threads;
+  if (threads <= 0) {
+    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  set_threads(threads);
+}
+
+std::string data_root(const GlobalOptions& global) {
+  if (!global.data_root.empty()) return global.data_root;
+  if (const char* env = std::getenv("DVAE_DATA"); env && *env) return env;
+  if (std::filesystem::is_directory("data")) return "data";
+  return std::string(DVAE_DEFAULT_DATA_ROOT);
+}
+
+bool interactive(const GlobalOptions& global) { return !global.quiet && ::isatty(STDERR_FILENO); }
+
+}  // namespace dvae::cli

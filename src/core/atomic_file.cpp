@@ -1,0 +1,128 @@
+// Atomic writes, durable appends and SHA-256 (through OpenSSL's EVP API).
+#include "core/atomic_file.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "core/check.h"
+
+namespace dvae {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string temp_path_for(const std::string& path) {
+  static thread_local std::mt19937_64 gen(std::random_device{}());
+  std::ostringstream out;
+  out << path << ".tmp." << ::getpid() << "." << std::hex << gen();
+  return out.str();
+}
+
+void fsync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return;  // best effort for directories on odd filesystems
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+void write_atomic_with(const std::string& path, const std::function<void(const std::string&)>& write) {
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const std::string tmp = temp_path_for(path);
+  try {
+    write(tmp);
+    fsync_path(tmp, false);
+    std::error_code ec;
+    fs::rename(tmp, target, ec);
+    DVAE_CHECK(!ec, "cannot rename ", tmp, " to ", path, ": ", ec.message());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+  fsync_path(target.has_parent_path() ? target.parent_path().string() : ".", true);
+}
+
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  write_atomic_with(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    DVAE_CHECK(out, "cannot open ", tmp, " for writing: ", std::strerror(errno));
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+    out.flush();
+    DVAE_CHECK(out, "cannot write ", tmp, ": ", std::strerror(errno), " (is the disk full?)");
+  });
+}
+
+void append_line_durable(const std::string& path, const std::string& line) {
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  DVAE_CHECK(fd >= 0, "cannot open ", path, " for appending: ", std::strerror(errno));
+  const std::string data = line + "\n";
+  const ssize_t n = ::write(fd, data.data(), data.size());
+  ::fsync(fd);
+  ::close(fd);
+  DVAE_CHECK(n == static_cast<ssize_t>(data.size()), "cannot append to ", path, ": ", std::strerror(errno));
+}
+
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  DVAE_CHECK(fs::exists(path, ec), path, ": file not found");
+  DVAE_CHECK(!fs::is_directory(path, ec), path, ": is a directory, expected a file");
+  std::ifstream in(path, std::ios::binary);
+  DVAE_CHECK(in, path, ": cannot open for reading: ", std::strerror(errno));
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+namespace {
+std::string to_hex(const unsigned char* digest, unsigned int len) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
+}
+}  // namespace
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  DVAE_CHECK(EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr) == 1,
+             "SHA-256 computation failed");
+  return to_hex(digest, len);
+}
+
+std::string sha256_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  DVAE_CHECK(in, path, ": cannot open for reading");
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, digest, &len);
+  EVP_MD_CTX_free(ctx);
+  return to_hex(digest, len);
+}
+
+}  // namespace dvae

@@ -1,0 +1,182 @@
+// CPU features through cpuid, the loaded BLAS through the dynamic linker, and
+// thread control through LibTorch and (when present) OpenBLAS's C API.
+#include "core/runtime.h"
+
+#include <cpuid.h>
+#include <dlfcn.h>
+#include <link.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "core/check.h"
+#include "core/torch_compat.h"
+
+namespace dvae {
+
+CpuInfo cpu_info() {
+  CpuInfo info;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return info;
+  const unsigned max_leaf = a;
+  char vendor[13] = {};
+  std::memcpy(vendor, &b, 4);
+  std::memcpy(vendor + 4, &d, 4);
+  std::memcpy(vendor + 8, &c, 4);
+  info.vendor = vendor;
+  __get_cpuid(1, &a, &b, &c, &d);
+  const int base_family = (a >> 8) & 0xf;
+  const int base_model = (a >> 4) & 0xf;
+  info.family = base_family == 0xf ? base_family + ((a >> 20) & 0xff) : base_family;
+  info.model = (base_family == 0x6 || base_family == 0xf) ? base_model + (((a >> 16) & 0xf) << 4) : base_model;
+  const bool fma = c & (1u << 12);
+  const bool osxsave = c & (1u << 27);
+  unsigned long long xcr0 = 0;
+  if (osxsave) {
+    unsigned lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    xcr0 = (static_cast<unsigned long long>(hi) << 32) | lo;
+  }
+  const bool avx_os = (xcr0 & 0x6) == 0x6;
+  const bool avx512_os = (xcr0 & 0xe6) == 0xe6;
+  const bool amx_os = (xcr0 & (3ull << 17)) == (3ull << 17);
+  if (max_leaf >= 7) {
+    __cpuid_count(7, 0, a, b, c, d);
+    info.avx2 = avx_os && fma && (b & (1u << 5));
+    info.avx512f = avx512_os && (b & (1u << 16));
+    info.amx = amx_os && (d & (1u << 24)) && (d & (1u << 22));
+    __cpuid_count(7, 1, a, b, c, d);
+    info.avx512_bf16 = info.avx512f && (a & (1u << 5));
+  }
+  char brand[49] = {};
+  if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000004) {
+    for (unsigned leaf = 0; leaf < 3; ++leaf) {
+      __get_cpuid(0x80000002 + leaf, &a, &b, &c, &d);
+      std::memcpy(brand + leaf * 16, &a, 4);
+      std::memcpy(brand + leaf * 16 + 4, &b, 4);
+      std::memcpy(brand + leaf * 16 + 8, &c, 4);
+      std::memcpy(brand + leaf * 16 + 12, &d, 4);
+    }
+  }
+  info.model_name = brand;
+  while (!info.model_name.empty() && info.model_name.back() == ' ') info.model_name.pop_back();
+  return info;
+}
+
+namespace {
+
+int find_blas(struct dl_phdr_info* info, size_t, void* data) {
+  auto* out = static_cast<std::string*>(data);
+  const std::string name = info->dlpi_name ? info->dlpi_name : "";
+  if (name.find("libblas") != std::string::npos || name.find("libopenblas") != std::string::npos ||
+      name.find("libblis") != std::string::npos) {
+    if (out->empty()) *out = name;
+  }
+  return 0;
+}
+
+template <typename Fn>
+Fn blas_symbol(const char* name) {
+  return reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, name));
+}
+
+}  // namespace
+
+BlasInfo blas_info() {
+  BlasInfo info;
+  std::string path;
+  dl_iterate_phdr(find_blas, &path);
+  if (!path.empty()) {
+    std::error_code ec;
+    const auto real = std::filesystem::canonical(path, ec);
+    info.library = ec ? path : real.string();
+  } else {
+    info.library = "unknown";
+  }
+  using CharFn = char* (*)();
+  using IntFn = int (*)();
+  if (auto corename = blas_symbol<CharFn>("openblas_get_corename")) {
+    info.vendor = "OpenBLAS";
+    info.core = corename();
+    if (auto config = blas_symbol<CharFn>("openblas_get_config")) info.config = config();
+    if (auto threads = blas_symbol<IntFn>("openblas_get_num_threads")) info.threads = threads();
+  } else if (blas_symbol<void*>("bli_info_get_version_str")) {
+    info.vendor = "BLIS";
+  } else if (info.library.find("/blas/") != std::string::npos) {
+    info.vendor = "reference";
+  } else {
+    info.vendor = "unknown";
+  }
+  return info;
+}
+
+bool openblas_kernel_underuses_cpu(const CpuInfo& cpu, const BlasInfo& blas) {
+  if (blas.vendor != "OpenBLAS" || !cpu.avx512f) return false;
+  static const char* kAvx512Cores[] = {"skylakex", "cooperlake", "sapphirerapids"};
+  std::string core = blas.core;
+  for (auto& ch : core) ch = static_cast<char>(std::tolower(ch));
+  for (const char* k : kAvx512Cores) {
+    if (core == k) return false;
+  }
+  return true;
+}
+
+void set_threads(int n) {
+  DVAE_CHECK_USAGE(n >= 1, "--threads: expected a positive thread count, got ", n);
+  torch::set_num_threads(n);
+  using SetFn = void (*)(int);
+  if (auto set = blas_symbol<SetFn>("openblas_set_num_threads")) set(n);
+}
+
+double blas_self_check_error() {
+  const int64_t m = 67, k = 129, n = 45;
+  auto a = torch::empty({m, k}, torch::kFloat64);
+  auto b = torch::empty({k, n}, torch::kFloat64);
+  auto* pa = a.data_ptr<double>();
+  auto* pb = b.data_ptr<double>();
+  uint64_t s = 12345;
+  auto next = [&s]() {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>((s >> 33) % 2001) / 1000.0 - 1.0;
+  };
+  for (int64_t i = 0; i < m * k; ++i) pa[i] = next();
+  for (int64_t i = 0; i < k * n; ++i) pb[i] = next();
+  auto ref = torch::zeros({m, n}, torch::kFloat64);
+  auto* pr = ref.data_ptr<double>();
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t j = 0; j < n; ++j) pr[i * n + j] += pa[i * k + p] * pb[p * n + j];
+  auto got = torch::mm(a.to(torch::kFloat32), b.to(torch::kFloat32)).to(torch::kFloat64);
+  return ((got - ref).abs().max() / ref.abs().max()).item<double>();
+}
+
+double sgemm_gflops(int64_t n, int repeats) {
+  torch::NoGradGuard no_grad;
+  auto a = torch::randn({n, n});
+  auto b = torch::randn({n, n});
+  auto c = torch::mm(a, b);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < repeats; ++i) torch::mm_out(c, a, b);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return 2.0 * static_cast<double>(n) * n * n * repeats / seconds / 1e9;
+}
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "auto") return compat::cuda_usable() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  if (name.rfind("cuda", 0) == 0) {
+    DVAE_CHECK_USAGE(compat::cuda_usable(), "--device ", name,
+                     ": CUDA is not usable (this LibTorch build has no CUDA or no GPU is present); use --device cpu");
+    try {
+      return torch::Device(name);
+    } catch (const std::exception&) {
+      throw UsageError("--device " + name + ": expected auto, cpu, cuda or cuda:K");
+    }
+  }
+  throw UsageError("--device " + name + ": expected auto, cpu, cuda or cuda:K");
+}
+
+}  // namespace dvae

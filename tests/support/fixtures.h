@@ -1,0 +1,62 @@
+// Test helpers: temporary folders, tiny synthetic IDX files (well-formed and
+// malformed), and running the dvae binary. Nothing here downloads anything.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dvae::test {
+
+/// A fresh temporary folder removed (recursively) when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  /// The folder's path.
+  const std::string& path() const { return path_; }
+  /// path()/name.
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// Big-endian IDX header + payload for unsigned-byte data of the given dims.
+std::string idx_bytes(uint8_t ndims, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& payload);
+
+/// Writes bytes to path (raw), or gzip-compressed when gzip is true.
+void write_bytes(const std::string& path, const std::string& bytes, bool gzip = false);
+
+/// Synthetic labelled images: n images of h x w, label i % classes, with a
+/// class-dependent bright square so that classes are linearly separable.
+struct SyntheticSet {
+  std::vector<uint8_t> pixels;  ///< n*h*w bytes
+  std::vector<uint8_t> labels;  ///< n bytes
+};
+/// Makes a SyntheticSet deterministically from seed.
+SyntheticSet make_synthetic(uint32_t n, uint32_t h, uint32_t w, int classes, uint64_t seed);
+
+/// Writes the four standard MNIST-named files (train n_train, test n_test) into dir.
+void write_synthetic_mnist(const std::string& dir, uint32_t n_train, uint32_t n_test, uint32_t size = 28,
+                           bool gzip = false, uint64_t seed = 1);
+
+/// Result of running a command.
+struct RunResult {
+  int exit_code = -1;   ///< exit status (or 128+signal)
+  std::string out;      ///< captured stdout
+  std::string err;      ///< captured stderr
+};
+
+/// Runs the dvae binary with args (a shell-quoted string) and captures output.
+RunResult run_dvae(const std::string& args);
+
+/// Runs a shell command and captures output.
+RunResult run_shell(const std::string& command);
+
+/// Folder holding the real MNIST IDX files set-up installed, or "" when absent.
+std::string real_mnist_dir();
+
+}  // namespace dvae::test
