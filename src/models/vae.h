@@ -6,10 +6,12 @@
 // Tensor legend: B batch, C=1 channels, H=W=28 pixels, D latent dimensions.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace dvae {
 
@@ -80,5 +82,11 @@ std::shared_ptr<EncoderImpl> make_encoder(const ModelOptions& options);
 std::shared_ptr<DecoderImpl> make_decoder(const ModelOptions& options);
 /// Names of the registered architectures, sorted.
 std::vector<std::string> registered_archs();
+
+/// ModelOptions as a JSON object with one key per field.
+nlohmann::json model_options_to_json(const ModelOptions& options);
+/// ModelOptions from a JSON object; missing keys keep their defaults; throws
+/// dvae::Error for a non-object, a wrong type or an unknown key.
+ModelOptions model_options_from_json(const nlohmann::json& json);
 
 }  // namespace dvae
