@@ -1,0 +1,203 @@
+// Checkpoint writing and strict loading (see checkpoint.h for the layout).
+#include "training/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "core/atomic_file.h"
+#include "core/check.h"
+
+namespace dvae {
+namespace {
+
+constexpr const char* kFormat = "dvae-vae-checkpoint";
+constexpr int kFormatVersion = 1;
+const char* const kHint = "expected a checkpoint.pt written by dvae train";
+
+// First line of a LibTorch error (its messages carry a C++ backtrace).
+std::string first_line(const std::string& what) { return what.substr(0, what.find('\n')); }
+
+// Opens path as an archive; every failure becomes a dvae::Error naming it.
+void open_archive(const std::string& path, torch::serialize::InputArchive& archive) {
+  DVAE_CHECK(std::filesystem::is_regular_file(path), path, ": no such file, ", kHint);
+  try {
+    archive.load_from(path);
+  } catch (const std::exception& e) {
+    throw Error(path + ": not a readable checkpoint (" + first_line(e.what()) + "), " + kHint +
+                " (truncated or corrupt?)");
+  }
+}
+
+CheckpointMeta read_meta(torch::serialize::InputArchive& archive, const std::string& path) {
+  c10::IValue value;
+  try {
+    archive.read("meta", value);
+  } catch (const std::exception& e) {
+    throw Error(path + ": no metadata in the archive (" + first_line(e.what()) + "), " + kHint);
+  }
+  DVAE_CHECK(value.isString(), path, ": metadata is not a string, ", kHint);
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(value.toStringRef());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": metadata is not JSON (" + e.what() + "), " + kHint);
+  }
+  return checkpoint_meta_from_json(json, path);
+}
+
+std::map<std::string, std::pair<std::vector<int64_t>, c10::ScalarType>> tensor_signature(torch::nn::Module& m) {
+  std::map<std::string, std::pair<std::vector<int64_t>, c10::ScalarType>> sig;
+  for (const auto& p : m.named_parameters()) sig[p.key()] = {p.value().sizes().vec(), p.value().scalar_type()};
+  for (const auto& b : m.named_buffers()) sig[b.key()] = {b.value().sizes().vec(), b.value().scalar_type()};
+  return sig;
+}
+
+}  // namespace
+
+nlohmann::json checkpoint_meta_to_json(const CheckpointMeta& meta) {
+  return {{"format", kFormat},
+          {"format_version", kFormatVersion},
+          {"arch", meta.arch},
+          {"latent_dim", meta.latent_dim},
+          {"beta", meta.beta},
+          {"dataset", meta.dataset},
+          {"seed", meta.seed},
+          {"epoch", meta.epoch},
+          {"epochs", meta.epochs},
+          {"dvae_version", meta.dvae_version},
+          {"model_options", meta.model_options},
+          {"train_options", meta.train_options},
+          {"last_stats", meta.last_stats}};
+}
+
+CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& json, const std::string& path) {
+  CheckpointMeta meta;
+  try {
+    DVAE_CHECK(json.is_object() && json.value("format", "") == kFormat, path, ": metadata format '",
+               json.is_object() ? json.value("format", "") : "", "', expected '", kFormat, "'");
+    const int version = json.at("format_version").get<int>();
+    DVAE_CHECK(version == kFormatVersion, path, ": checkpoint format version ", version, ", expected ",
+               kFormatVersion, " (written by another dvae version?)");
+    meta.arch = json.at("arch").get<std::string>();
+    meta.latent_dim = json.at("latent_dim").get<int64_t>();
+    meta.beta = json.at("beta").get<double>();
+    meta.dataset = json.at("dataset").get<std::string>();
+    meta.seed = json.at("seed").get<uint64_t>();
+    meta.epoch = json.at("epoch").get<int64_t>();
+    meta.epochs = json.at("epochs").get<int64_t>();
+    meta.dvae_version = json.at("dvae_version").get<std::string>();
+    meta.model_options = json.at("model_options");
+    meta.train_options = json.at("train_options");
+    meta.last_stats = json.value("last_stats", nlohmann::json());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": metadata field missing or of the wrong type (" + e.what() + "), " + kHint);
+  }
+  return meta;
+}
+
+void save_checkpoint(const std::string& path, torch::nn::Module& vae, const CheckpointMeta& meta,
+                     const torch::optim::Optimizer* optimizer) {
+  torch::serialize::OutputArchive archive;
+  archive.write("meta", c10::IValue(checkpoint_meta_to_json(meta).dump()));
+  torch::serialize::OutputArchive model_archive;
+  vae.save(model_archive);
+  archive.write("model", model_archive);
+  if (optimizer != nullptr) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  torch::Tensor rng_state;
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    rng_state = gen.get_state();  // uint8 [5056]
+  }
+  archive.write("rng_cpu", rng_state, /*is_buffer=*/true);
+  write_atomic_with(path, [&](const std::string& tmp_path) {
+    try {
+      archive.save_to(tmp_path);
+    } catch (const std::exception& e) {
+      throw Error(path + ": cannot write checkpoint (" + first_line(e.what()) + "), expected a writable folder");
+    }
+  });
+}
+
+CheckpointMeta read_checkpoint_meta(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  open_archive(path, archive);
+  return read_meta(archive, path);
+}
+
+CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, torch::optim::Optimizer* optimizer,
+                                  bool restore_rng) {
+  torch::serialize::InputArchive archive;
+  open_archive(path, archive);
+  CheckpointMeta meta = read_meta(archive, path);
+  const auto expected = tensor_signature(vae);
+  try {
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    vae.load(model_archive);
+  } catch (const std::exception& e) {
+    throw Error(path + ": model weights do not fit a " + meta.arch + " VAE with " + std::to_string(meta.latent_dim) +
+                " latents (" + first_line(e.what()) + "), " + kHint);
+  }
+  // Module::load replaces tensors whatever their shape: compare afterwards.
+  const auto loaded = tensor_signature(vae);
+  for (const auto& [name, sig] : expected) {
+    const auto it = loaded.find(name);
+    DVAE_CHECK(it != loaded.end() && it->second == sig, path, ": tensor ", name,
+               " has another shape or type than the model expects (arch ", meta.arch, ", ", meta.latent_dim,
+               " latents), ", kHint, " for this architecture");
+  }
+  if (optimizer != nullptr) {
+    try {
+      torch::serialize::InputArchive optimizer_archive;
+      archive.read("optimizer", optimizer_archive);
+      optimizer->load(optimizer_archive);
+    } catch (const std::exception& e) {
+      throw Error(path + ": optimiser state missing or of another optimiser (" + first_line(e.what()) + "), " +
+                  kHint + " with the same --optimizer");
+    }
+  }
+  if (restore_rng) {
+    torch::Tensor rng_state;
+    try {
+      archive.read("rng_cpu", rng_state, /*is_buffer=*/true);
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rng_state);
+    } catch (const std::exception& e) {
+      throw Error(path + ": random generator state missing or invalid (" + first_line(e.what()) + "), " + kHint);
+    }
+  }
+  return meta;
+}
+
+LoadedVae load_vae(const std::string& path, torch::Device device) {
+  const CheckpointMeta meta = read_checkpoint_meta(path);
+  ModelOptions options;
+  try {
+    options = model_options_from_json(meta.model_options);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  DVAE_CHECK(options.arch == meta.arch && options.latent_dim == meta.latent_dim, path,
+             ": metadata disagrees with its model options (arch ", meta.arch, " vs ", options.arch, "), ", kHint);
+  Vae vae = nullptr;
+  try {
+    vae = Vae(options);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  restore_checkpoint(path, *vae, nullptr, false);
+  vae->to(device);
+  vae->eval();
+  return {vae, meta};
+}
+
+}  // namespace dvae

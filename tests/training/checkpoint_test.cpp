@@ -1,0 +1,130 @@
+// Tests of checkpoints: round trip of weights, buffers and metadata; every
+// kind of bad file (missing, truncated, corrupt, other architecture or latent
+// size) gives a dvae::Error that names the file.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/check.h"
+#include "training/checkpoint.h"
+#include "training_fixtures.h"
+
+namespace dvae {
+namespace {
+
+CheckpointMeta meta_for(const ModelOptions& model) {
+  CheckpointMeta meta;
+  meta.arch = model.arch;
+  meta.latent_dim = model.latent_dim;
+  meta.beta = 4.0;
+  meta.dataset = "synthetic";
+  meta.seed = 3;
+  meta.epoch = 2;
+  meta.epochs = 5;
+  meta.dvae_version = "test";
+  meta.model_options = model_options_to_json(model);
+  meta.train_options = train_options_to_json(TrainOptions{});
+  return meta;
+}
+
+std::string write_checkpoint(const test::TempDir& dir, const ModelOptions& model, Vae* out = nullptr) {
+  torch::manual_seed(11);
+  Vae vae(model);
+  vae->train();
+  vae->forward(torch::rand({4, 1, model.image_size, model.image_size}));  // moves BatchNorm statistics
+  const std::string path = dir.file("checkpoint.pt");
+  save_checkpoint(path, *vae, meta_for(model), nullptr);
+  if (out != nullptr) *out = vae;
+  return path;
+}
+
+void expect_error_naming(const std::function<void()>& f, const std::string& path, const std::string& part = "") {
+  try {
+    f();
+    FAIL() << "expected dvae::Error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(path), std::string::npos) << what;
+    EXPECT_NE(what.find(part), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
+  }
+}
+
+TEST(Checkpoint, RoundTripsWeightsBuffersAndMetadata) {
+  test::TempDir dir;
+  const ModelOptions model = test::tiny_model("cnn", 16);
+  Vae saved = nullptr;
+  const std::string path = write_checkpoint(dir, model, &saved);
+  const LoadedVae loaded = load_vae(path);
+  EXPECT_FALSE(loaded.vae->is_training());
+  EXPECT_EQ(loaded.meta.arch, "cnn");
+  EXPECT_EQ(loaded.meta.latent_dim, 3);
+  EXPECT_EQ(loaded.meta.epoch, 2);
+  EXPECT_EQ(loaded.meta.seed, 3u);
+  EXPECT_DOUBLE_EQ(loaded.meta.beta, 4.0);
+  EXPECT_EQ(loaded.vae->options().cnn_fc, 16);
+  const auto a = saved->named_parameters();
+  const auto b = loaded.vae->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
+  const auto ab = saved->named_buffers();
+  const auto bb = loaded.vae->named_buffers();
+  ASSERT_EQ(ab.size(), bb.size());
+  for (const auto& p : ab) EXPECT_TRUE(torch::equal(p.value(), bb[p.key()])) << p.key();
+}
+
+TEST(Checkpoint, MissingFileIsAnError) {
+  test::TempDir dir;
+  expect_error_naming([&] { load_vae(dir.file("nope.pt")); }, dir.file("nope.pt"), "no such file");
+}
+
+TEST(Checkpoint, TruncatedFileIsAnError) {
+  test::TempDir dir;
+  const std::string path = write_checkpoint(dir, test::tiny_model());
+  const std::string bytes = read_file(path);
+  for (size_t keep : {size_t{0}, size_t{10}, bytes.size() / 2, bytes.size() - 30}) {
+    write_file_atomic(path, bytes.substr(0, keep));
+    expect_error_naming([&] { load_vae(path); }, path);
+  }
+}
+
+TEST(Checkpoint, CorruptFileIsAnError) {
+  test::TempDir dir;
+  const std::string path = write_checkpoint(dir, test::tiny_model());
+  const std::string bytes = read_file(path);
+  write_file_atomic(path, "this is not a checkpoint\n");
+  expect_error_naming([&] { load_vae(path); }, path);
+  // Garbage over the zip's central directory and over the middle of the data.
+  for (size_t at : {bytes.size() - 200, bytes.size() / 3}) {
+    std::string bad = bytes;
+    for (size_t i = at; i < at + 64 && i < bad.size(); ++i) bad[i] = static_cast<char>(bad[i] ^ 0x5a);
+    write_file_atomic(path, bad);
+    expect_error_naming([&] { load_vae(path); }, path);
+  }
+}
+
+TEST(Checkpoint, OtherLatentSizeOrArchitectureIsAnError) {
+  test::TempDir dir;
+  const ModelOptions mlp = test::tiny_model("mlp", 16);
+  const std::string path = write_checkpoint(dir, mlp);
+  ModelOptions wider = mlp;
+  wider.latent_dim = 5;
+  Vae other(wider);
+  expect_error_naming([&] { restore_checkpoint(path, *other, nullptr, false); }, path, "shape");
+  Vae cnn(test::tiny_model("cnn", 16));
+  expect_error_naming([&] { restore_checkpoint(path, *cnn, nullptr, false); }, path);
+}
+
+TEST(Checkpoint, MetadataOfAnotherFormatIsAnError) {
+  test::TempDir dir;
+  nlohmann::json json = checkpoint_meta_to_json(meta_for(test::tiny_model()));
+  json["format_version"] = 99;
+  expect_error_naming([&] { checkpoint_meta_from_json(json, "x.pt"); }, "x.pt", "version");
+  json.erase("format_version");
+  expect_error_naming([&] { checkpoint_meta_from_json(json, "x.pt"); }, "x.pt");
+}
+
+}  // namespace
+}  // namespace dvae
