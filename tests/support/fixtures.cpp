@@ -88,6 +88,122 @@ void write_synthetic_mnist(const std::string& dir, uint32_t n_train, uint32_t n_
   write_bytes(dir + "/t10k-labels-idx1-ubyte" + ext, idx_bytes(1, {n_test}, test.labels), gzip);
 }
 
+std::string gzip_bytes(const std::string& bytes) {
+  z_stream strm{};
+  if (deflateInit2(&strm, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("deflateInit2 failed");
+  }
+  std::string out(deflateBound(&strm, bytes.size()) + 64, '\0');
+  strm.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  strm.avail_in = static_cast<uInt>(bytes.size());
+  strm.next_out = reinterpret_cast<Bytef*>(out.data());
+  strm.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&strm, Z_FINISH);
+  out.resize(strm.total_out);
+  deflateEnd(&strm);
+  if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
+  return out;
+}
+
+std::vector<MalformedIdxCase> malformed_idx_cases() {
+  const std::string img = "train-images-idx3-ubyte", lbl = "train-labels-idx1-ubyte";
+  return {
+      {"missing", img, "file not found"},
+      {"directory", img, "is a directory"},
+      {"empty", img, "file is empty"},
+      {"tiny", img, "shorter than the 4-byte IDX magic"},
+      {"bad_magic", img, "bad magic bytes 0x12 0x34"},
+      {"wrong_type", img, "data type 0x0d (float), expected 0x08"},
+      {"wrong_rank", img, "2 dimensions, expected 3"},
+      {"labels_wrong_rank", lbl, "3 dimensions, expected 1"},
+      {"short_header", img, "header truncated"},
+      {"truncated", img, "truncated"},
+      {"trailing", img, "1 trailing bytes"},
+      {"overflow_dims", img, "more than 2^64"},
+      {"absurd_dims", img, "need 3136000000000 bytes"},
+      {"zero_dim", img, "is 0, expected at least 1"},
+      {"label_out_of_range", lbl, "label 10 at index 7, expected < 10"},
+      {"count_mismatch", lbl, "20 images but 19 labels"},
+      {"gz_absurd_dims", img + ".gz", "gzip file can hold"},
+      {"gz_bad_crc", img + ".gz", "corrupt gzip data"},
+      {"gz_bad_block", img + ".gz", "corrupt gzip data"},
+      {"gz_truncated", img + ".gz", "truncated .gz file"},
+      {"gz_garbage_after", img + ".gz", "non-gzip data after the compressed stream"},
+      {"gz_payload_truncated", img + ".gz", "truncated"},
+      {"gz_payload_trailing", img + ".gz", "trailing bytes after decompression"},
+      {"gz_empty_payload", img + ".gz", "0 bytes after decompression"},
+      {"gz_labels_out_of_range", lbl + ".gz", "label 10 at index 7"},
+  };
+}
+
+std::string write_malformed_mnist(const std::string& dir, const MalformedIdxCase& c) {
+  write_synthetic_mnist(dir, 20, 10, 4, false, 1);
+  const SyntheticSet train = make_synthetic(20, 4, 4, 10, 1);
+  const std::string good_images = idx_bytes(3, {20, 4, 4}, train.pixels);
+  const bool gz = c.file.size() > 3 && c.file.compare(c.file.size() - 3, 3, ".gz") == 0;
+  const std::string stem = gz ? c.file.substr(0, c.file.size() - 3) : c.file;
+  const std::string path = dir + "/" + c.file;
+  fs::remove(dir + "/" + stem);
+  std::string bytes;
+  const std::string& n = c.name;
+  if (n == "missing") return path;
+  if (n == "directory") {
+    fs::create_directories(path);
+    return path;
+  }
+  if (n == "empty") {
+    bytes = "";
+  } else if (n == "tiny") {
+    bytes = std::string("\0\0\x08", 3);
+  } else if (n == "bad_magic") {
+    bytes = good_images;
+    bytes[0] = 0x12;
+    bytes[1] = 0x34;
+  } else if (n == "wrong_type") {
+    bytes = good_images;
+    bytes[2] = 0x0d;
+  } else if (n == "wrong_rank") {
+    bytes = idx_bytes(2, {20, 16}, train.pixels);
+  } else if (n == "labels_wrong_rank") {
+    bytes = idx_bytes(3, {20, 1, 1}, train.labels);
+  } else if (n == "short_header") {
+    bytes = good_images.substr(0, 10);
+  } else if (n == "truncated" || n == "gz_payload_truncated") {
+    bytes = good_images.substr(0, good_images.size() - 1);
+  } else if (n == "trailing" || n == "gz_payload_trailing") {
+    bytes = good_images + "x";
+  } else if (n == "overflow_dims") {
+    bytes = idx_bytes(3, {0xffffffffu, 0xffffffffu, 0xffffffffu}, {1, 2, 3});
+  } else if (n == "absurd_dims") {
+    bytes = idx_bytes(3, {4000000000u, 28, 28}, {1, 2, 3});
+  } else if (n == "zero_dim") {
+    bytes = idx_bytes(3, {20, 0, 4}, {});
+  } else if (n == "label_out_of_range" || n == "gz_labels_out_of_range") {
+    std::vector<uint8_t> labels = train.labels;
+    labels[7] = 10;
+    bytes = idx_bytes(1, {20}, labels);
+  } else if (n == "count_mismatch") {
+    std::vector<uint8_t> labels(train.labels.begin(), train.labels.begin() + 19);
+    bytes = idx_bytes(1, {19}, labels);
+  } else if (n == "gz_absurd_dims") {
+    bytes = idx_bytes(3, {1000000000u, 28, 28}, {});
+  } else if (n == "gz_empty_payload") {
+    bytes = "";
+  } else if (n == "gz_bad_crc" || n == "gz_bad_block" || n == "gz_truncated" || n == "gz_garbage_after") {
+    std::string z = gzip_bytes(good_images);
+    if (n == "gz_bad_crc") z[z.size() - 8] = static_cast<char>(z[z.size() - 8] ^ 0xff);  // CRC32 trailer
+    if (n == "gz_bad_block") z[10] = static_cast<char>(0xff);  // first deflate block: reserved type 3
+    if (n == "gz_truncated") z.resize(z.size() / 2);
+    if (n == "gz_garbage_after") z += "garbage!";
+    write_bytes(path, z, false);
+    return path;
+  } else {
+    throw std::runtime_error("unknown malformed case " + n);
+  }
+  write_bytes(path, gz ? gzip_bytes(bytes) : bytes, false);
+  return path;
+}
+
 RunResult run_shell(const std::string& command) {
   TempDir tmp;
   const std::string out_path = tmp.file("out"), err_path = tmp.file("err");

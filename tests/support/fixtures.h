@@ -43,6 +43,24 @@ SyntheticSet make_synthetic(uint32_t n, uint32_t h, uint32_t w, int classes, uin
 void write_synthetic_mnist(const std::string& dir, uint32_t n_train, uint32_t n_test, uint32_t size = 28,
                            bool gzip = false, uint64_t seed = 1);
 
+/// gzip-compresses bytes in memory (the .gz file format).
+std::string gzip_bytes(const std::string& bytes);
+
+/// One malformed-IDX scenario: which standard file is broken and how.
+struct MalformedIdxCase {
+  std::string name;    ///< identifier, e.g. "bad_magic"
+  std::string file;    ///< the broken file, e.g. "train-images-idx3-ubyte" or "train-labels-idx1-ubyte.gz"
+  std::string expect;  ///< a substring the error message must contain
+};
+
+/// Every malformed case dvae must reject (missing, directory, empty, bad magic,
+/// wrong type, wrong rank, truncated/trailing, absurd dims, corrupt gzip, ...).
+std::vector<MalformedIdxCase> malformed_idx_cases();
+
+/// Writes a small synthetic MNIST folder (20 train, 10 test, 4x4 images) into
+/// dir with one file broken as c says; returns the broken file's path.
+std::string write_malformed_mnist(const std::string& dir, const MalformedIdxCase& c);
+
 /// Result of running a command.
 struct RunResult {
   int exit_code = -1;   ///< exit status (or 128+signal)
