@@ -1,0 +1,194 @@
+// Tests for evaluation/protocol: paired subsets, resume after a kill, settings
+// checks, hand-computed summaries and error analysis.
+#include "evaluation/protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include "core/atomic_file.h"
+#include "core/check.h"
+#include "data/datasets.h"
+#include "support/fixtures.h"
+#include "toy_encoder.h"
+
+namespace dvae {
+namespace {
+
+struct Fixture {
+  test::TempDir dir;
+  Dataset data;
+  ModelOptions model;
+  std::vector<FrozenEncoder> encoders;
+  ProtocolOptions options;
+  Fixture() {
+    test::write_synthetic_mnist(dir.path(), 200, 100, 8, false, 2);
+    data = load_dataset_dir(dir.path(), "synthetic");
+    model.arch = "mlp";
+    model.image_size = 8;
+    model.mlp_hidden = 16;
+    model.latent_dim = 4;
+    encoders = {{"disentangled", 4.0, std::make_shared<test::ToyEncoderImpl>(64, 4, 1)},
+                {"standard", 1.0, std::make_shared<test::ToyEncoderImpl>(64, 4, 2)}};
+    options.sizes = {1, 3, -1};
+    options.trials_small = 2;
+    options.trials_large = 1;
+    options.probe.epochs = 5;
+    options.supervised.epochs = 2;
+  }
+  std::string results() const { return dir.file("out/results.jsonl"); }
+};
+
+int64_t count_lines(const std::string& path) {
+  const std::string text = read_file(path);
+  return static_cast<int64_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+TEST(protocol, EveryModelSeesTheSameSubsetInATrial) {
+  Fixture f;
+  const auto rows = run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU);
+  ASSERT_EQ(rows.size(), 3u * (2 + 2 + 1));
+  std::map<std::pair<int64_t, int64_t>, std::set<std::string>> hashes;
+  std::set<std::string> all;
+  for (const auto& r : rows) {
+    hashes[{r.n, r.trial}].insert(r.subset_sha256);
+    all.insert(r.subset_sha256);
+    EXPECT_EQ(r.subset_size, r.n < 0 ? 200 : 10 * r.n);
+    EXPECT_EQ(r.predictions.size(), 100u);
+    EXPECT_EQ(r.confusion.size(), 10u);
+    int64_t total = 0;
+    for (const auto& row : r.confusion) total += std::accumulate(row.begin(), row.end(), int64_t{0});
+    EXPECT_EQ(total, 100);
+    EXPECT_EQ(r.beta, r.model == "disentangled" ? 4.0 : r.model == "standard" ? 1.0 : 0.0);
+  }
+  for (const auto& [cell, h] : hashes) EXPECT_EQ(h.size(), 1u) << "n=" << cell.first << " trial " << cell.second;
+  EXPECT_EQ(all.size(), 5u);  // different trials and sizes draw different subsets
+  // The subset a row names is the sampler's.
+  EXPECT_EQ(protocol_subset(f.data.train, 3, 1, f.options.seed).numel(), 30);
+}
+
+TEST(protocol, ResumeSkipsFinishedCellsAndRecomputesTornOnes) {
+  Fixture f;
+  const auto first = run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU);
+  ASSERT_EQ(count_lines(f.results()), 15);
+  // A rerun trains nothing: same file, same rows.
+  const auto second = run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU);
+  EXPECT_EQ(count_lines(f.results()), 15);
+  for (size_t i = 0; i < first.size(); ++i) EXPECT_EQ(second[i].seconds, first[i].seconds);
+  // Simulate a kill: drop the last two rows and leave half a line.
+  std::string text = read_file(f.results());
+  std::vector<std::string> lines;
+  for (size_t s = 0, e; (e = text.find('\n', s)) != std::string::npos; s = e + 1) lines.push_back(text.substr(s, e - s));
+  std::string cut;
+  for (size_t i = 0; i + 2 < lines.size(); ++i) cut += lines[i] + "\n";
+  cut += lines[lines.size() - 2].substr(0, 40);
+  write_file_atomic(f.results(), cut);
+  const auto third = run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU);
+  EXPECT_EQ(count_lines(f.results()), 15);
+  ASSERT_EQ(third.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(third[i].model, first[i].model);
+    EXPECT_EQ(third[i].predictions, first[i].predictions) << i;  // recomputed rows are identical
+    EXPECT_DOUBLE_EQ(third[i].train_loss, first[i].train_loss) << i;
+  }
+}
+
+TEST(protocol, RefusesRowsMadeWithOtherSettings) {
+  Fixture f;
+  f.options.supervised_baseline = false;
+  f.options.sizes = {1};
+  run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU);
+  f.options.probe.epochs = 6;
+  EXPECT_THROW(run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU), Error);
+  f.options.probe.epochs = 5;
+  f.options.sizes = {1, 1};
+  EXPECT_THROW(run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU), Error);
+}
+
+TEST(protocol, ReadResultsRejectsGarbageInTheMiddle) {
+  test::TempDir dir;
+  const std::string path = dir.file("r.jsonl");
+  write_file_atomic(path, "not json\n{}\n");
+  EXPECT_THROW(read_results(path), Error);
+  EXPECT_TRUE(read_results(dir.file("absent.jsonl")).empty());
+}
+
+ResultRow hand_row(const std::string& model, int64_t n, int64_t trial, double acc, double loss, int64_t epochs) {
+  ResultRow r;
+  r.arch = "mlp";
+  r.model = model;
+  r.n = n;
+  r.trial = trial;
+  r.accuracy = acc;
+  r.train_loss = loss;
+  r.epochs_to_convergence = epochs;
+  return r;
+}
+
+TEST(protocol, SummaryMatchesHandComputedValues) {
+  const std::vector<ResultRow> rows = {
+      hand_row("standard", 1, 0, 0.5, 1.0, 10),     hand_row("disentangled", 1, 0, 0.6, 2.0, 20),
+      hand_row("standard", 1, 1, 0.7, 3.0, 30),     hand_row("disentangled", 1, 1, 0.6, 4.0, 40),
+      hand_row("disentangled", -1, 0, 0.9, 0.1, 5), hand_row("standard", -1, 0, 0.95, 0.2, 7)};
+  const Summary s = summarise(rows);
+  ASSERT_EQ(s.cells.size(), 4u);
+  // Order: n=1 then all; disentangled before standard.
+  EXPECT_EQ(s.cells[0].model, "disentangled");
+  EXPECT_EQ(s.cells[0].n, 1);
+  EXPECT_NEAR(s.cells[0].accuracy_mean, 0.6, 1e-12);
+  EXPECT_NEAR(s.cells[0].accuracy_std, 0.0, 1e-12);
+  EXPECT_NEAR(s.cells[1].accuracy_mean, 0.6, 1e-12);
+  EXPECT_NEAR(s.cells[1].accuracy_std, std::sqrt(0.02), 1e-12);  // {0.5, 0.7}: sample std
+  EXPECT_NEAR(s.cells[1].train_loss_mean, 2.0, 1e-12);
+  EXPECT_NEAR(s.cells[1].epochs_mean, 20.0, 1e-12);
+  EXPECT_EQ(s.cells[2].n, -1);
+  ASSERT_EQ(s.paired.size(), 2u);
+  EXPECT_EQ(s.paired[0].model_a, "disentangled");
+  EXPECT_EQ(s.paired[0].model_b, "standard");
+  EXPECT_NEAR(s.paired[0].difference_mean, 0.0, 1e-12);                 // {+0.1, -0.1}
+  EXPECT_NEAR(s.paired[0].difference_std, std::sqrt(0.02), 1e-12);
+  EXPECT_NEAR(s.paired[1].difference_mean, -0.05, 1e-12);
+  EXPECT_EQ(s.paired[1].pairs, 1);
+  const std::string table = format_summary(s);
+  EXPECT_NE(table.find("0.6000 +/- 0.1414 (2)"), std::string::npos) << table;
+  EXPECT_NE(table.find("all"), std::string::npos);
+  EXPECT_NE(summary_csv(s).find("mlp,standard,1,2,0.6,"), std::string::npos) << summary_csv(s);
+}
+
+TEST(protocol, ErrorAnalysisCountsDisagreements) {
+  auto a = hand_row("disentangled", 1, 0, 0, 0, 0);
+  auto b = hand_row("standard", 1, 0, 0, 0, 0);
+  a.predictions = {0, 9, 2, 9};
+  b.predictions = {9, 1, 2, 9};
+  const auto j = error_analysis({a, b}, torch::tensor({0, 1, 2, 3}, torch::kLong), 1);
+  ASSERT_EQ(j["comparisons"].size(), 1u);
+  const auto& c = j["comparisons"][0];
+  EXPECT_EQ(c["model_a"], "disentangled");
+  EXPECT_EQ(c["a_wrong_b_right"], 1);
+  EXPECT_EQ(c["a_right_b_wrong"], 1);
+  EXPECT_EQ(c["both_wrong"], 1);
+  EXPECT_EQ(c["both_right"], 1);
+  EXPECT_EQ(c["a_wrong_b_right_first"], nlohmann::json::array({1}));
+  EXPECT_EQ(c["a_right_b_wrong_first"], nlohmann::json::array({0}));
+}
+
+TEST(protocol, RowJsonRoundTrips) {
+  auto r = hand_row("supervised", 10, 3, 0.25, 0.5, 9);
+  r.seed = 77;
+  r.predictions = {1, 2};
+  r.confusion = {{1, 0}, {0, 1}};
+  r.per_class_accuracy = {1.0, 0.5};
+  r.epoch_loss = {2.0, 1.0};
+  const auto back = row_from_json(row_to_json(r), "test");
+  EXPECT_EQ(row_to_json(back), row_to_json(r));
+  auto j = row_to_json(r);
+  j.erase("accuracy");
+  EXPECT_THROW(row_from_json(j, "test"), Error);
+}
+
+}  // namespace
+}  // namespace dvae
