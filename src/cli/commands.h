@@ -9,4 +9,13 @@ namespace dvae::cli {
 /// `dvae info`: versions, BLAS kernel, threads, CPU features, CUDA.
 void add_info_command(CLI::App& app, GlobalOptions& global);
 
+/// `dvae traverse`: latent traversal figure (rows = latents by test KL).
+void add_traverse_command(CLI::App& app, GlobalOptions& global);
+/// `dvae reconstruct`: test images over their reconstructions by one or two VAEs.
+void add_reconstruct_command(CLI::App& app, GlobalOptions& global);
+/// `dvae sample`: images decoded from prior samples.
+void add_sample_command(CLI::App& app, GlobalOptions& global);
+/// `dvae plot`: Figure 4, confusion maps, galleries, training curves, per-latent KL.
+void add_plot_command(CLI::App& app, GlobalOptions& global);
+
 }  // namespace dvae::cli

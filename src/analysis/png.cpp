@@ -1,0 +1,62 @@
+// PNG reading and writing with libpng 1.6's simplified (png_image) API.
+#include "analysis/png.h"
+
+#include <png.h>
+
+#include <cstring>
+
+#include "core/atomic_file.h"
+#include "core/check.h"
+
+namespace dvae {
+
+void write_png(const std::string& path, const torch::Tensor& image) {
+  DVAE_CHECK(image.defined() && image.scalar_type() == torch::kUInt8, "write_png: ", path,
+             ": image must be a uint8 tensor, expected [H,W] or [H,W,C] bytes");
+  torch::Tensor pixels = image;
+  if (pixels.dim() == 3 && pixels.size(2) == 1) pixels = pixels.squeeze(2);  // [H,W,1] -> [H,W]
+  DVAE_CHECK(pixels.dim() == 2 || (pixels.dim() == 3 && pixels.size(2) == 3), "write_png: ", path,
+             ": image of shape ", image.sizes(), ", expected [H,W] or [H,W,3]");
+  DVAE_CHECK(pixels.size(0) > 0 && pixels.size(1) > 0, "write_png: ", path, ": empty image ", image.sizes());
+  pixels = pixels.contiguous().cpu();
+  write_atomic_with(path, [&](const std::string& tmp) {
+    png_image png;
+    std::memset(&png, 0, sizeof(png));
+    png.version = PNG_IMAGE_VERSION;
+    png.width = static_cast<png_uint_32>(pixels.size(1));
+    png.height = static_cast<png_uint_32>(pixels.size(0));
+    png.format = pixels.dim() == 2 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+    const int ok = png_image_write_to_file(&png, tmp.c_str(), 0, pixels.data_ptr<uint8_t>(), 0, nullptr);
+    const std::string message = png.message;
+    png_image_free(&png);
+    DVAE_CHECK(ok != 0, "cannot write ", path, ": libpng: ", message, " (is the disk full or the folder read-only?)");
+  });
+}
+
+torch::Tensor read_png(const std::string& path) {
+  png_image png;
+  std::memset(&png, 0, sizeof(png));
+  png.version = PNG_IMAGE_VERSION;
+  if (png_image_begin_read_from_file(&png, path.c_str()) == 0) {
+    const std::string message = png.message;
+    png_image_free(&png);
+    throw Error("error reading " + path + ": libpng: " + message + ", expected a PNG file");
+  }
+  const bool colour = (png.format & PNG_FORMAT_FLAG_COLOR) != 0;
+  png.format = colour ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  const int64_t h = png.height;
+  const int64_t w = png.width;
+  torch::Tensor pixels = colour ? torch::empty({h, w, 3}, torch::kUInt8) : torch::empty({h, w}, torch::kUInt8);
+  png_color white{255, 255, 255};
+  const int ok = png_image_finish_read(&png, &white, pixels.data_ptr<uint8_t>(), 0, nullptr);
+  const std::string message = png.message;
+  png_image_free(&png);
+  DVAE_CHECK(ok != 0, "error reading ", path, ": libpng: ", message, ", expected a complete PNG file");
+  return pixels;
+}
+
+torch::Tensor to_uint8_image(const torch::Tensor& x) {
+  return x.detach().to(torch::kCPU, torch::kFloat32).clamp(0.0, 1.0).mul(255.0).round().to(torch::kUInt8);
+}
+
+}  // namespace dvae

@@ -1,0 +1,84 @@
+// Parsing results.jsonl and log.jsonl into plain records.
+#include "analysis/records.h"
+
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/check.h"
+
+namespace dvae {
+
+namespace {
+
+template <typename T>
+T field(const nlohmann::json& j, const char* key, const std::string& where) {
+  DVAE_CHECK(j.contains(key), where, ": missing key \"", key, "\", expected a ", key, " field");
+  try {
+    return j.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error(where + ": key \"" + key + "\" holds " + j.at(key).dump() + ", expected a value of another type");
+  }
+}
+
+}  // namespace
+
+std::vector<nlohmann::json> read_json_lines(const std::string& path) {
+  const std::string text = read_file(path);
+  std::istringstream in(text);
+  std::vector<nlohmann::json> rows;
+  std::string line;
+  int64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    DVAE_CHECK(!j.is_discarded() && j.is_object(), path, ":", number, ": not a JSON object (",
+               line.substr(0, 40), "...), expected one JSON object per line");
+    rows.push_back(std::move(j));
+  }
+  return rows;
+}
+
+std::vector<AccuracyRecord> read_accuracy_records(const std::string& path) {
+  const auto lines = read_json_lines(path);
+  std::vector<AccuracyRecord> out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& j = lines[i];
+    const std::string where = path + ": record " + std::to_string(i + 1);
+    AccuracyRecord r;
+    r.arch = field<std::string>(j, "arch", where);
+    r.model = field<std::string>(j, "model", where);
+    r.beta = j.value("beta", 0.0);
+    r.n = field<int64_t>(j, "n", where);
+    r.trial = j.value("trial", int64_t{0});
+    r.accuracy = field<double>(j, "accuracy", where);
+    DVAE_CHECK(r.accuracy >= 0.0 && r.accuracy <= 1.0, where, ": accuracy ", r.accuracy, ", expected 0..1");
+    DVAE_CHECK(r.n >= 1 || r.n == -1, where, ": n ", r.n, ", expected >= 1 or -1 (full training set)");
+    if (j.contains("confusion")) r.confusion = field<std::vector<std::vector<int64_t>>>(j, "confusion", where);
+    if (j.contains("predictions")) r.predictions = field<std::vector<int64_t>>(j, "predictions", where);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<EpochRecord> read_training_log(const std::string& path) {
+  const auto lines = read_json_lines(path);
+  std::vector<EpochRecord> out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& j = lines[i];
+    const std::string where = path + ": line " + std::to_string(i + 1);
+    EpochRecord e;
+    e.epoch = field<int64_t>(j, "epoch", where);
+    e.train_recon = field<double>(j, "train_recon", where);
+    e.train_kl = field<double>(j, "train_kl", where);
+    e.test_recon = field<double>(j, "test_recon", where);
+    e.test_kl = field<double>(j, "test_kl", where);
+    e.test_elbo = j.contains("test_elbo") ? field<double>(j, "test_elbo", where) : -(e.test_recon + e.test_kl);
+    e.beta = j.value("beta", 0.0);
+    if (j.contains("kl_per_latent")) e.kl_per_latent = field<std::vector<double>>(j, "kl_per_latent", where);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace dvae

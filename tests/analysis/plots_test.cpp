@@ -1,0 +1,164 @@
+// Tests for analysis/plots: gnuplot runs, the files exist, the SVG is well-formed
+// XML with an <svg> root, the PNG decodes at the expected size, the CSV holds
+// the plotted numbers. Skipped when gnuplot is not installed.
+#include "analysis/plots.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "analysis/grid.h"
+#include "analysis/png.h"
+#include "core/atomic_file.h"
+#include "core/check.h"
+#include "support/fixtures.h"
+
+namespace dvae {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool have_gnuplot() {
+  try {
+    find_gnuplot();
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+#define REQUIRE_GNUPLOT() \
+  if (!have_gnuplot()) GTEST_SKIP() << "gnuplot not installed"
+
+/// Parses path with Python's xml.etree when available, else checks for an <svg root by hand.
+void expect_svg(const std::string& path) {
+  ASSERT_TRUE(fs::exists(path)) << path;
+  const std::string text = read_file(path);
+  EXPECT_NE(text.find("<svg"), std::string::npos);
+  EXPECT_NE(text.find("</svg>"), std::string::npos);
+  if (fs::exists("/usr/bin/python3")) {
+    const auto r = test::run_shell("/usr/bin/python3 -c \"import sys, xml.etree.ElementTree as E; "
+                                   "r = E.parse(sys.argv[1]).getroot(); "
+                                   "sys.exit(0 if r.tag.endswith('svg') else 3)\" '" + path + "'");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+}
+
+std::vector<AccuracyRecord> fake_records() {
+  std::vector<AccuracyRecord> rows;
+  for (const std::string arch : {"mlp", "cnn"}) {
+    for (const std::string model : {"disentangled", "standard", "supervised"}) {
+      for (int64_t n : {1, 10, 100, -1}) {
+        for (int64_t trial = 0; trial < 3; ++trial) {
+          AccuracyRecord r;
+          r.arch = arch;
+          r.model = model;
+          r.beta = model == "disentangled" ? 4.0 : (model == "standard" ? 1.0 : 0.0);
+          r.n = n;
+          r.trial = trial;
+          const double base = n == -1 ? 0.98 : 0.5 + 0.1 * std::log10(static_cast<double>(n));
+          r.accuracy = base + 0.01 * static_cast<double>(trial);
+          rows.push_back(r);
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+TEST(Plots, SummaryHasMeanAndSampleStdPerCell) {
+  const auto s = summarize_accuracy(fake_records());
+  ASSERT_EQ(s.size(), 24u);
+  // Sorted: arch (cnn < mlp), then disentangled, standard, supervised, then n with "all" last.
+  EXPECT_EQ(s[0].arch, "cnn");
+  EXPECT_EQ(s[0].model, "disentangled");
+  EXPECT_EQ(s[0].n, 1);
+  EXPECT_EQ(s[3].n, -1);
+  EXPECT_EQ(s[4].model, "standard");
+  EXPECT_EQ(s[0].trials, 3);
+  EXPECT_NEAR(s[0].mean, 0.51, 1e-12);
+  EXPECT_NEAR(s[0].stddev, 0.01, 1e-12);  // sample std of {0.50, 0.51, 0.52}
+  EXPECT_DOUBLE_EQ(s[0].beta, 4.0);
+}
+
+TEST(Plots, Figure4WritesPngSvgCsv) {
+  REQUIRE_GNUPLOT();
+  test::TempDir dir;
+  const PlotFiles f = plot_accuracy_vs_labels(fake_records(), dir.path());
+  const auto png = read_png(f.png);
+  EXPECT_EQ(png.size(0), 520);
+  EXPECT_EQ(png.size(1), 1280);  // two panels
+  expect_svg(f.svg);
+  const std::string csv = read_file(f.csv);
+  EXPECT_NE(csv.find("arch,model,beta,n,x,mean_accuracy,std_accuracy,trials"), std::string::npos);
+  EXPECT_NE(csv.find("mlp,supervised,0,-1,6000,0.99,0.01,3"), std::string::npos) << csv;
+  const std::string script = read_file(f.script);
+  EXPECT_NE(script.find("\"all\" 6000"), std::string::npos);
+  EXPECT_NE(script.find("set logscale x"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir.file("figure4.png.tmp")));
+}
+
+TEST(Plots, LatentKlConfusionAndCurvesRender) {
+  REQUIRE_GNUPLOT();
+  test::TempDir dir;
+  const PlotFiles kl = plot_latent_kl({3.2, 0.001, 1.1, 0.0}, "MLP VAE, beta = 4", dir.file("kl"));
+  EXPECT_GT(read_png(kl.png).size(0), 0);
+  expect_svg(kl.svg);
+  EXPECT_NE(read_file(kl.csv).find("1,0.001,1"), std::string::npos);
+
+  std::vector<std::vector<int64_t>> confusion(10, std::vector<int64_t>(10, 1));
+  for (int i = 0; i < 10; ++i) confusion[i][i] = 90;
+  const PlotFiles cm = plot_confusion(confusion, "confusion", dir.file("sub/cm"));
+  EXPECT_EQ(read_png(cm.png).size(1), 640);
+  expect_svg(cm.svg);
+  EXPECT_THROW(plot_confusion({{1, 2}, {3}}, "bad", dir.file("bad")), Error);
+
+  std::vector<EpochRecord> log;
+  for (int64_t e = 1; e <= 4; ++e) {
+    EpochRecord r;
+    r.epoch = e;
+    r.train_recon = 200.0 / static_cast<double>(e);
+    r.test_recon = r.train_recon + 2;
+    r.train_kl = 10 + static_cast<double>(e);
+    r.test_kl = r.train_kl;
+    r.test_elbo = -(r.test_recon + r.test_kl);
+    log.push_back(r);
+  }
+  const PlotFiles curves = plot_training_curves(log, "training", dir.file("curves"));
+  EXPECT_EQ(read_png(curves.png).size(1), 1500);
+  expect_svg(curves.svg);
+}
+
+TEST(Plots, LabelledImageKeepsPixelsOneToOne) {
+  REQUIRE_GNUPLOT();
+  test::TempDir dir;
+  const auto grid = make_grid(torch::rand({6, 1, 8, 8}), 2, 3);
+  write_png(dir.file("grid.png"), grid);
+  ImageLabels labels;
+  labels.title = "a title";
+  labels.row_labels = {{12, "row one"}, {38, "row two (collapsed)"}};
+  labels.col_labels = {{12, "-3"}, {64, "3"}};
+  labels.captions = {{12, 20, "7 (true 1)"}};
+  labels.xlabel = "value";
+  const PlotFiles f = render_labelled_image(dir.file("grid.png"), labels, dir.file("labelled.png"));
+  const auto png = read_png(f.png);
+  EXPECT_GT(png.size(0), grid.size(0));
+  EXPECT_GT(png.size(1), grid.size(1));
+  EXPECT_EQ(f.png, dir.file("labelled.png"));
+  EXPECT_TRUE(fs::exists(dir.file("labelled.gp")));
+}
+
+TEST(Plots, MissingGnuplotIsAClearError) {
+  PlotOptions o;
+  o.gnuplot = "/nonexistent/gnuplot";
+  try {
+    find_gnuplot(o);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gnuplot-nox"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace dvae
