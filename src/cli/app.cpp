@@ -29,6 +29,8 @@ std::unique_ptr<CLI::App> make_app(GlobalOptions& global) {
   app->add_option("--data-root", global.data_root, "folder holding named data sets (default: $DVAE_DATA or ./data)");
 
   add_info_command(*app, global);
+  add_train_command(*app, global);
+  add_export_command(*app, global);
   add_traverse_command(*app, global);
   add_reconstruct_command(*app, global);
   add_sample_command(*app, global);

@@ -8,6 +8,10 @@ namespace dvae::cli {
 
 /// `dvae info`: versions, BLAS kernel, threads, CPU features, CUDA.
 void add_info_command(CLI::App& app, GlobalOptions& global);
+/// `dvae train`: train a beta-VAE into a run folder (resumable).
+void add_train_command(CLI::App& app, GlobalOptions& global);
+/// `dvae export`: a checkpoint's weights as a dict of named tensors for Python.
+void add_export_command(CLI::App& app, GlobalOptions& global);
 
 /// `dvae traverse`: latent traversal figure (rows = latents by test KL).
 void add_traverse_command(CLI::App& app, GlobalOptions& global);

@@ -178,6 +178,14 @@ CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& va
   return meta;
 }
 
+void export_state_dict(const torch::nn::Module& module, const std::string& path) {
+  c10::Dict<std::string, torch::Tensor> tensors;
+  for (const auto& p : module.named_parameters()) tensors.insert(p.key(), p.value().detach().cpu().contiguous());
+  for (const auto& b : module.named_buffers()) tensors.insert(b.key(), b.value().detach().cpu().contiguous());
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(tensors));
+  write_file_atomic(path, std::string(bytes.begin(), bytes.end()));
+}
+
 LoadedVae load_vae(const std::string& path, torch::Device device) {
   const CheckpointMeta meta = read_checkpoint_meta(path);
   ModelOptions options;

@@ -54,6 +54,11 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, torch::optim::Optimizer* optimizer,
                                   bool restore_rng);
 
+/// Writes every parameter and buffer of module (CPU, contiguous) to path
+/// atomically as one file that Python's torch.load opens as a dict of named
+/// tensors ("encoder.fc1.weight", ...); throws dvae::Error naming path.
+void export_state_dict(const torch::nn::Module& module, const std::string& path);
+
 /// Builds the VAE a checkpoint describes and loads it (eval mode); throws
 /// dvae::Error naming path for a missing, truncated, corrupt or incompatible file.
 LoadedVae load_vae(const std::string& path, torch::Device device = torch::kCPU);

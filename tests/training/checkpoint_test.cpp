@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
+#include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/check.h"
@@ -124,6 +126,29 @@ TEST(Checkpoint, MetadataOfAnotherFormatIsAnError) {
   expect_error_naming([&] { checkpoint_meta_from_json(json, "x.pt"); }, "x.pt", "version");
   json.erase("format_version");
   expect_error_naming([&] { checkpoint_meta_from_json(json, "x.pt"); }, "x.pt");
+}
+
+TEST(Checkpoint, ExportIsADictOfNamedTensorsForPythonSlow) {
+  if (test::run_shell("/usr/bin/python3 -c 'import torch' 2>/dev/null").exit_code != 0) {
+    GTEST_SKIP() << "/usr/bin/python3 has no torch";
+  }
+  test::TempDir dir;
+  Vae vae = nullptr;
+  const std::string path = write_checkpoint(dir, test::tiny_model("cnn", 16), &vae);
+  const LoadedVae loaded = load_vae(path);
+  export_state_dict(*loaded.vae, dir.file("weights.pt"));
+  const auto weight = loaded.vae->named_parameters()["encoder.fc.weight"];
+  const auto r = test::run_shell(
+      "/usr/bin/python3 -c 'import sys, torch; d = torch.load(sys.argv[1]); "
+      "assert isinstance(d, dict) and all(torch.is_tensor(t) for t in d.values()); "
+      "w = d[\"encoder.fc.weight\"]; "
+      "print(len(d), list(w.shape), \"%.6f\" % w.double().sum().item(), d[\"decoder.bn1.running_mean\"].shape[0])' " +
+      dir.file("weights.pt"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t expected = loaded.vae->named_parameters().size() + loaded.vae->named_buffers().size();
+  std::ostringstream sum;
+  sum << std::fixed << std::setprecision(6) << weight.to(torch::kFloat64).sum().item<double>();
+  EXPECT_EQ(r.out, std::to_string(expected) + " [16, 64] " + sum.str() + " 16\n");
 }
 
 }  // namespace

@@ -1,0 +1,169 @@
+// `dvae train`: trains one beta-VAE (paper section 4.2) into a run folder,
+// resumable with --resume. Progress: a bar with ETA on a terminal, one line
+// per epoch otherwise, nothing with --quiet.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "core/check.h"
+#include "core/runtime.h"
+#include "data/datasets.h"
+#include "training/vae_trainer.h"
+
+namespace dvae::cli {
+namespace {
+
+struct TrainArgs {
+  std::string arch = "mlp";        // --arch
+  double beta = -1;                // --beta (< 0: the arch's default)
+  int64_t epochs = 0;              // --epochs (0: the arch's default)
+  int64_t latent = 10;             // --latent
+  int64_t hidden = 500;            // --hidden (MLP)
+  std::string activation = "softplus";  // --activation (MLP)
+  int64_t fc = 1024;               // --fc (CNN)
+  double lr = 1e-3;                // --lr
+  int64_t batch_size = 100;        // --batch-size
+  std::string optimizer = "adam";  // --optimizer
+  double momentum = 0.9;           // --momentum
+  bool binarize = false;           // --binarize
+  uint64_t seed = 1;               // --seed
+  std::string dataset = "mnist";   // --dataset
+  std::string data_dir;            // --data-dir
+  std::string out;                 // --out
+  bool resume = false;             // --resume
+  int64_t limit_train = 0;         // --limit-train (0: all)
+  int64_t limit_test = 0;          // --limit-test (0: all)
+};
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<int64_t>(std::max(0.0, seconds));
+  std::ostringstream out;
+  out << std::setfill('0');
+  if (s >= 3600) out << s / 3600 << ":" << std::setw(2);
+  out << (s / 60) % 60 << ":" << std::setw(2) << s % 60;
+  return out.str();
+}
+
+std::string epoch_line(const EpochStats& s, int64_t epochs) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(2) << "epoch " << s.epoch << "/" << epochs << "  train recon "
+      << s.train_recon << " kl " << s.train_kl << "  test recon " << s.test_recon << " kl " << s.test_kl << " elbo "
+      << s.test_elbo << "  active " << s.active_latents << "/" << s.kl_per_latent.size() << "  "
+      << std::setprecision(1) << s.seconds << " s, " << std::setprecision(0) << s.images_per_sec << " img/s";
+  return out.str();
+}
+
+ImageSet first(const ImageSet& set, int64_t n) {
+  if (n <= 0 || n >= set.size()) return set;
+  return set.subset(torch::arange(n));
+}
+
+void run_train(const TrainArgs& args, const GlobalOptions& global) {
+  DVAE_CHECK_USAGE(!args.out.empty(), "--out: missing, expected the run folder to write");
+  DVAE_CHECK_USAGE(args.limit_train >= 0 && args.limit_test >= 0, "--limit-train/--limit-test: negative, expected >= 0");
+  configure_runtime(global);
+  const torch::Device device = resolve_device(global.device);
+
+  Dataset data = args.data_dir.empty() ? load_dataset(args.dataset, data_root(global)) : load_dataset_dir(args.data_dir);
+  data.train = first(data.train, args.limit_train);
+  data.test = first(data.test, args.limit_test);
+  DVAE_CHECK(data.train.rows() == data.train.cols(), data.dir, ": images are ", data.train.rows(), "x",
+             data.train.cols(), ", expected square images");
+
+  ModelOptions model;
+  model.arch = args.arch;
+  model.latent_dim = args.latent;
+  model.image_size = data.train.rows();
+  model.mlp_hidden = args.hidden;
+  model.mlp_activation = args.activation;
+  model.cnn_fc = args.fc;
+
+  TrainOptions train = default_train_options(args.arch);
+  if (args.beta >= 0) train.beta = args.beta;
+  if (args.epochs > 0) train.epochs = args.epochs;
+  train.lr = args.lr;
+  train.batch_size = args.batch_size;
+  train.optimizer = args.optimizer;
+  train.momentum = args.momentum;
+  train.binarize = args.binarize;
+  train.seed = args.seed;
+
+  if (!global.quiet) {
+    std::cout << "training " << model.arch << " VAE, beta " << train.beta << ", " << model.latent_dim << " latents, "
+              << train.epochs << " epochs on " << data.name << " (" << data.train.size() << " train, "
+              << data.test.size() << " test images), " << train.optimizer << " lr " << train.lr << ", batch "
+              << train.batch_size << ", seed " << train.seed << ", device " << device.str() << ", threads "
+              << torch::get_num_threads() << std::endl;
+  }
+
+  TrainCallbacks callbacks;
+  const bool bar = interactive(global);
+  const auto start = std::chrono::steady_clock::now();
+  int64_t first_epoch = -1;
+  if (bar) {
+    callbacks.on_batch = [&, last_draw = std::chrono::steady_clock::time_point{}](int64_t epoch, int64_t batch,
+                                                                                   int64_t batches) mutable {
+      const auto now = std::chrono::steady_clock::now();
+      if (batch != batches && now - last_draw < std::chrono::milliseconds(200)) return;
+      last_draw = now;
+      if (first_epoch < 0) first_epoch = epoch;
+      const double done = static_cast<double>((epoch - first_epoch) * batches + batch);
+      const double total = static_cast<double>((train.epochs - first_epoch + 1) * batches);
+      const double elapsed = std::chrono::duration<double>(now - start).count();
+      const int width = 30;
+      const int filled = static_cast<int>(width * batch / batches);
+      std::cerr << "\repoch " << epoch << "/" << train.epochs << " [" << std::string(filled, '#')
+                << std::string(width - filled, '.') << "] " << batch << "/" << batches << "  ETA "
+                << clock_text(elapsed / done * (total - done)) << "   " << std::flush;
+    };
+  }
+  if (!global.quiet) {
+    callbacks.on_epoch = [&](const EpochStats& s) {
+      if (bar) std::cerr << "\r\033[K" << std::flush;
+      std::cout << epoch_line(s, train.epochs) << std::endl;
+    };
+  }
+  const EpochStats last = train_vae(data, model, train, args.out, args.resume, device, callbacks);
+  if (!global.quiet) {
+    std::cout << "done: epoch " << last.epoch << ", test ELBO " << std::fixed << std::setprecision(2)
+              << last.test_elbo << " nats, KL " << last.test_kl << ", " << last.active_latents
+              << " active latents; checkpoint " << args.out << "/checkpoint.pt" << std::endl;
+  }
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, GlobalOptions& global) {
+  auto args = std::make_shared<TrainArgs>();
+  auto* cmd = app.add_subcommand("train", "train a beta-VAE (MLP or CNN) into a run folder; --resume continues it");
+  cmd->add_option("--arch", args->arch, "architecture: mlp | cnn")
+      ->check(CLI::IsMember(registered_archs()))
+      ->capture_default_str();
+  cmd->add_option("--beta", args->beta, "KL weight (default: 4 for mlp, 6 for cnn; 1 = standard VAE)");
+  cmd->add_option("--epochs", args->epochs, "epochs (default: 50 for mlp, 75 for cnn)");
+  cmd->add_option("--latent", args->latent, "latent units")->capture_default_str();
+  cmd->add_option("--hidden", args->hidden, "MLP hidden width")->capture_default_str();
+  cmd->add_option("--activation", args->activation, "MLP hidden activation: softplus | relu | tanh")
+      ->capture_default_str();
+  cmd->add_option("--fc", args->fc, "CNN fully connected width")->capture_default_str();
+  cmd->add_option("--lr", args->lr, "learning rate")->capture_default_str();
+  cmd->add_option("--batch-size", args->batch_size, "images per step")->capture_default_str();
+  cmd->add_option("--optimizer", args->optimizer, "adam | sgd")->capture_default_str();
+  cmd->add_option("--momentum", args->momentum, "SGD momentum")->capture_default_str();
+  cmd->add_flag("--binarize", args->binarize, "dynamically binarise images (Bernoulli of the grey level)");
+  cmd->add_option("--seed", args->seed, "seed of initialisation, shuffles and sampling")->capture_default_str();
+  auto* dataset = cmd->add_option("--dataset", args->dataset, "registered data set name")->capture_default_str();
+  cmd->add_option("--data-dir", args->data_dir, "folder with the four IDX files (instead of --dataset)")
+      ->excludes(dataset);
+  cmd->add_option("--out", args->out, "run folder (config.json, log.jsonl, checkpoint.pt)")->required();
+  cmd->add_flag("--resume", args->resume, "continue the run in --out from its checkpoint");
+  cmd->add_option("--limit-train", args->limit_train, "use only the first N training images (quick runs)");
+  cmd->add_option("--limit-test", args->limit_test, "use only the first N test images (quick runs)");
+  cmd->callback([args, &global]() { run_train(*args, global); });
+}
+
+}  // namespace dvae::cli
