@@ -1,0 +1,93 @@
+// Tests for `dvae classify`: a small end-to-end run on synthetic data and
+// checkpoints, resume, and one-line errors with exit codes 1 and 2.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "dvae/version.h"
+#include "support/fixtures.h"
+#include "training/checkpoint.h"
+
+namespace dvae {
+namespace {
+
+// Writes an untrained VAE checkpoint for 8x8 images with the given beta.
+void write_vae(const std::string& path, double beta, uint64_t seed) {
+  ModelOptions m;
+  m.arch = "mlp";
+  m.image_size = 8;
+  m.mlp_hidden = 16;
+  m.latent_dim = 3;
+  torch::manual_seed(seed);
+  Vae vae(m);
+  CheckpointMeta meta;
+  meta.arch = "mlp";
+  meta.latent_dim = 3;
+  meta.beta = beta;
+  meta.dataset = "synthetic";
+  meta.seed = seed;
+  meta.epoch = 1;
+  meta.epochs = 1;
+  meta.dvae_version = kVersion;
+  meta.model_options = model_options_to_json(m);
+  meta.train_options = nlohmann::json::object();
+  save_checkpoint(path, *vae, meta, nullptr);
+}
+
+struct ClassifyFixture {
+  test::TempDir dir;
+  ClassifyFixture() {
+    test::write_synthetic_mnist(dir.file("data"), 100, 50, 8, false, 3);
+    write_vae(dir.file("std.pt"), 1.0, 1);
+    write_vae(dir.file("dis.pt"), 4.0, 2);
+  }
+  std::string args(const std::string& extra) const {
+    return "classify --standard " + dir.file("std.pt") + " --disentangled " + dir.file("dis.pt") + " --data-dir " +
+           dir.file("data") + " --out " + dir.file("out") + " " + extra;
+  }
+};
+
+TEST(cmd_classify, WritesResultsSummaryErrorsAndConfigThenResumesSlow) {
+  ClassifyFixture f;
+  const auto r = test::run_dvae(f.args("--sizes 1,all --trials 2 --epochs 3 --supervised-epochs 1 --quiet"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("test accuracy"), std::string::npos) << r.out;
+  for (const char* name : {"results.jsonl", "summary.csv", "paired.csv", "errors.json", "config.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(f.dir.file(std::string("out/") + name))) << name;
+  }
+  const std::string results = read_file(f.dir.file("out/results.jsonl"));
+  EXPECT_EQ(std::count(results.begin(), results.end(), '\n'), 3 * 3);  // (2 + 1 trials) x 3 models
+  const auto errors = nlohmann::json::parse(read_file(f.dir.file("out/errors.json")));
+  EXPECT_EQ(errors["comparisons"].size(), 3u * 3u);  // 3 pairs per trial
+  const auto config = nlohmann::json::parse(read_file(f.dir.file("out/config.json")));
+  EXPECT_EQ(config["seed"], 1);
+  EXPECT_EQ(config["disentangled"]["beta"], 4.0);
+  const auto again = test::run_dvae(f.args("--sizes 1,all --trials 2 --epochs 3 --supervised-epochs 1 --quiet"));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(read_file(f.dir.file("out/results.jsonl")), results);
+}
+
+TEST(cmd_classify, MissingCheckpointExitsOneWithOneLine) {
+  ClassifyFixture f;
+  std::filesystem::remove(f.dir.file("std.pt"));
+  const auto r = test::run_dvae(f.args("--no-supervised"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("error: --standard: ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(cmd_classify, BadSizesExitTwoWithOneLine) {
+  ClassifyFixture f;
+  for (const char* sizes : {"1,x", "0"}) {
+    const auto r = test::run_dvae(f.args(std::string("--sizes=") + sizes));
+    EXPECT_EQ(r.exit_code, 2) << sizes;
+    EXPECT_NE(r.err.find("error: --sizes"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  const auto wrong_arch = test::run_dvae(f.args("--arch cnn"));
+  EXPECT_EQ(wrong_arch.exit_code, 2) << wrong_arch.err;
+}
+
+}  // namespace
+}  // namespace dvae
