@@ -32,6 +32,7 @@ std::unique_ptr<CLI::App> make_app(GlobalOptions& global) {
   add_train_command(*app, global);
   add_export_command(*app, global);
   add_classify_command(*app, global);
+  add_data_command(*app, global);
   add_traverse_command(*app, global);
   add_reconstruct_command(*app, global);
   add_sample_command(*app, global);

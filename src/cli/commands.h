@@ -15,6 +15,9 @@ void add_export_command(CLI::App& app, GlobalOptions& global);
 /// `dvae classify`: few-label probes on frozen VAE encoders vs the supervised baseline.
 void add_classify_command(CLI::App& app, GlobalOptions& global);
 
+/// `dvae data info|fetch`: data set statistics and downloads.
+void add_data_command(CLI::App& app, GlobalOptions& global);
+
 /// `dvae traverse`: latent traversal figure (rows = latents by test KL).
 void add_traverse_command(CLI::App& app, GlobalOptions& global);
 /// `dvae reconstruct`: test images over their reconstructions by one or two VAEs.

@@ -102,7 +102,8 @@ Dataset load_dataset_dir(const std::string& dir, const std::string& name) {
   const std::vector<std::string> paths = find_idx_files(dir);
   Dataset data;
   data.name = name.empty() ? dir : name;
-  data.dir = dir;
+  data.dir = fs::absolute(dir, ec).lexically_normal().string();
+  if (ec || data.dir.empty()) data.dir = dir;
   data.train = read_idx_pair(paths[0], paths[1], 10);
   data.test = read_idx_pair(paths[2], paths[3], 10);
   DVAE_CHECK(data.train.rows() == data.test.rows() && data.train.cols() == data.test.cols(), paths[2], ": images are ",
