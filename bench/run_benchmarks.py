@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""dvae's benchmarks, side by side and interleaved (A B A B ...), written to
+BENCHMARKS.md. Not a test: nothing here is timed in CI.
+
+  /usr/bin/python3 bench/run_benchmarks.py [--reps 3] [--dvae build/dvae]
+
+Measures, on this machine:
+  1. VAE training images/s (MLP and CNN, batch 100, MNIST in memory): dvae
+     against bench/pytorch_vae.py (PyTorch-Python, same model, loss and
+     optimiser, same LibTorch build), each at its best settings and at defaults;
+  2. the probe grid of both encoders of one architecture and one supervised-
+     baseline epoch (dvae classify's own timings);
+  3. the attainable sgemm rate through LibTorch, and each model's achieved
+     GFLOP/s as a share of it (work per image: MLP 7.0, CNN 106 MFLOP);
+  4. peak resident memory of every run (GNU time's maximum RSS).
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MFLOP_PER_IMAGE = {"mlp": 7.0, "cnn": 106.0}
+
+
+def run(cmd, env_extra=None, env_remove=()):
+    """Runs cmd, returns (stdout, seconds, peak RSS MiB)."""
+    env = dict(os.environ)
+    for k in env_remove:
+        env.pop(k, None)
+    env.update(env_extra or {})
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT, text=True)
+    out, err = p.communicate()
+    dt = time.perf_counter() - t
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {err.strip()[-400:]}")
+    return out, dt, err
+
+
+def run_rss(cmd, env_extra=None, env_remove=()):
+    """Like run() but measures peak RSS of the child with /usr/bin/time."""
+    timed = ["/usr/bin/time", "-f", "DVAE_MAXRSS_KB=%M"] + cmd
+    out, dt, err = run(timed, env_extra, env_remove)
+    m = re.search(r"DVAE_MAXRSS_KB=(\d+)", err)
+    return out, dt, (int(m.group(1)) / 1024 if m else float("nan"))
+
+
+def dvae_train(dvae, arch, images, epochs, threads=None, defaults=False):
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [dvae, "--quiet"]
+        if threads:
+            cmd += ["--threads", str(threads)]
+        cmd += ["train", "--arch", arch, "--epochs", str(epochs), "--limit-train", str(images), "--out", d + "/run"]
+        env = {"DVAE_BLAS_KERNEL": "keep", "OMP_WAIT_POLICY": "ACTIVE"} if defaults else None
+        if defaults and not threads:
+            cmd[2:2] = ["--threads", "1"]
+        _, _, rss = run_rss(cmd, env)
+        with open(d + "/run/log.jsonl") as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        return statistics.median(l["images_per_sec"] for l in lines), rss
+
+
+def pytorch_train(arch, steps, threads, best):
+    cmd = ["/usr/bin/python3", "bench/pytorch_vae.py", "--arch", arch, "--steps", str(steps), "--threads",
+           str(threads)]
+    env = {"OPENBLAS_CORETYPE": "SkylakeX", "OMP_WAIT_POLICY": "PASSIVE"} if best else None
+    out, _, rss = run_rss(cmd, env)
+    return json.loads(out.strip().splitlines()[-1])["images_per_sec"], rss
+
+
+def sgemm(dvae, threads):
+    out, _, _ = run([dvae, "--threads", str(threads), "info", "--sgemm"])
+    m = re.search(r"sgemm 1024\s+([\d.]+)", out)
+    return float(m.group(1))
+
+
+def fmt_range(values):
+    return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--dvae", default=os.path.join(ROOT, "build", "dvae"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--mlp-images", type=int, default=30000)
+    ap.add_argument("--cnn-images", type=int, default=3000)
+    a = ap.parse_args()
+
+    info, _, _ = run([a.dvae, "info"])
+    results = {}  # key -> list of (images/s, rss)
+    sg = {1: [], 2: []}
+    for rep in range(a.reps):
+        for t in (1, 2):
+            sg[t].append(sgemm(a.dvae, t))
+        for arch in ("mlp", "cnn"):
+            images = a.mlp_images if arch == "mlp" else a.cnn_images
+            steps = images // 100
+            variants = [
+                ("dvae (its choice: 2 threads, SkylakeX, PASSIVE)", lambda: dvae_train(a.dvae, arch, images, 1)),
+                ("PyTorch-Python best (SkylakeX, PASSIVE, 1 thread)", lambda: pytorch_train(arch, steps, 1, True)),
+                ("PyTorch-Python best (SkylakeX, PASSIVE, 2 threads)", lambda: pytorch_train(arch, steps, 2, True)),
+                ("dvae defaults (1 thread, machine's OpenBLAS kernel)",
+                 lambda: dvae_train(a.dvae, arch, images, 1, defaults=True)),
+                ("PyTorch-Python defaults", lambda: pytorch_train(arch, steps, 0, False)),
+            ]
+            for name, fn in variants:
+                ips, rss = fn()
+                results.setdefault((arch, name), []).append((ips, rss))
+                print(f"rep {rep + 1} {arch:3s} {name}: {ips:,.0f} images/s, peak RSS {rss:,.0f} MiB", flush=True)
+
+    lines = ["# dvae benchmarks", "",
+             f"Measured {time.strftime('%Y-%m-%d')} with `/usr/bin/python3 bench/run_benchmarks.py --reps {a.reps}` "
+             f"({a.reps} interleaved repetitions; median and range).", "",
+             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores. "
+             f"Training runs use {a.mlp_images} (MLP) / {a.cnn_images} (CNN) MNIST images, batch 100, Adam.", "",
+             "```", info.strip(), "```", "",
+             "## sgemm through LibTorch (1024^3, GFLOP/s)", "",
+             "| threads | GFLOP/s |", "|---|---|",
+             f"| 1 | {fmt_range(sg[1])} |", f"| 2 | {fmt_range(sg[2])} |", "",
+             "## VAE training (images/s, batch 100)", "",
+             "| model | implementation and settings | images/s | GFLOP/s | share of 2-thread sgemm | peak RSS (MiB) |",
+             "|---|---|---|---|---|---|"]
+    peak2 = statistics.median(sg[2])
+    for (arch, name), vals in results.items():
+        ips = [v[0] for v in vals]
+        gf = statistics.median(ips) * MFLOP_PER_IMAGE[arch] / 1000
+        lines.append(f"| {arch} | {name} | {fmt_range(ips)} | {gf:.1f} | {100 * gf / peak2:.0f}% | "
+                     f"{max(v[1] for v in vals):,.0f} |")
+    for arch in ("mlp", "cnn"):
+        d = statistics.median(v[0] for v in results[(arch, "dvae (its choice: 2 threads, SkylakeX, PASSIVE)")])
+        best = max(statistics.median(v[0] for v in results[(arch, k)]) for k in
+                   ("PyTorch-Python best (SkylakeX, PASSIVE, 1 thread)", "PyTorch-Python best (SkylakeX, PASSIVE, 2 threads)"))
+        lines.append("")
+        lines.append(f"**{arch}**: dvae / PyTorch-Python best = {d / best:.2f}x")
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+// SQLite-backed store of finished units of work.
+#include "experiments/results_db.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+
+#include "core/atomic_file.h"
+#include "core/check.h"
+
+namespace dvae {
+
+std::string unit_key(const nlohmann::json& spec) { return sha256_hex(spec.dump()); }
+
+ResultsDb::ResultsDb(const std::string& path) : path_(path) {
+  const int rc = sqlite3_open(path.c_str(), &db_);
+  if (rc != SQLITE_OK) {
+    const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error(path + ": cannot open results database: " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=FULL");
+  exec(
+      "CREATE TABLE IF NOT EXISTS units ("
+      " key TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT NOT NULL,"
+      " artefact TEXT NOT NULL, sha256 TEXT NOT NULL, payload TEXT NOT NULL,"
+      " seconds REAL NOT NULL, finished_at TEXT NOT NULL)");
+}
+
+ResultsDb::~ResultsDb() {
+  if (db_) sqlite3_close(db_);
+}
+
+void ResultsDb::exec(const std::string& sql) const {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    const std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw Error(path_ + ": SQLite error: " + msg + " (is the file a dvae results database?)");
+  }
+}
+
+namespace {
+
+struct Statement {
+  sqlite3_stmt* stmt = nullptr;
+  Statement(sqlite3* db, const std::string& sql, const std::string& path) {
+    DVAE_CHECK(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK, path,
+               ": SQLite error: ", sqlite3_errmsg(db));
+  }
+  ~Statement() { sqlite3_finalize(stmt); }
+  void bind(int i, const std::string& s) { sqlite3_bind_text(stmt, i, s.c_str(), -1, SQLITE_TRANSIENT); }
+  std::string text(int i) const {
+    const auto* p = sqlite3_column_text(stmt, i);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+};
+
+UnitRecord read_row(const Statement& s) {
+  UnitRecord r;
+  r.key = s.text(0);
+  r.kind = s.text(1);
+  r.label = s.text(2);
+  r.artefact = s.text(3);
+  r.sha256 = s.text(4);
+  r.payload = nlohmann::json::parse(s.text(5), nullptr, false);
+  r.seconds = sqlite3_column_double(s.stmt, 6);
+  return r;
+}
+
+std::string now_iso() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+constexpr const char* kColumns = "key, kind, label, artefact, sha256, payload, seconds";
+
+}  // namespace
+
+std::optional<UnitRecord> ResultsDb::find(const std::string& key) const {
+  Statement s(db_, std::string("SELECT ") + kColumns + " FROM units WHERE key = ?", path_);
+  s.bind(1, key);
+  if (sqlite3_step(s.stmt) == SQLITE_ROW) return read_row(s);
+  return std::nullopt;
+}
+
+void ResultsDb::put(const UnitRecord& r) {
+  Statement s(db_,
+              "INSERT OR REPLACE INTO units (key, kind, label, artefact, sha256, payload, seconds, finished_at)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+              path_);
+  s.bind(1, r.key);
+  s.bind(2, r.kind);
+  s.bind(3, r.label);
+  s.bind(4, r.artefact);
+  s.bind(5, r.sha256);
+  s.bind(6, r.payload.dump());
+  sqlite3_bind_double(s.stmt, 7, r.seconds);
+  s.bind(8, now_iso());
+  DVAE_CHECK(sqlite3_step(s.stmt) == SQLITE_DONE, path_, ": cannot record unit ", r.label, ": ",
+             sqlite3_errmsg(db_));
+}
+
+void ResultsDb::erase(const std::string& key) {
+  Statement s(db_, "DELETE FROM units WHERE key = ?", path_);
+  s.bind(1, key);
+  DVAE_CHECK(sqlite3_step(s.stmt) == SQLITE_DONE, path_, ": cannot delete unit: ", sqlite3_errmsg(db_));
+}
+
+std::vector<UnitRecord> ResultsDb::all(const std::string& kind) const {
+  Statement s(db_,
+              std::string("SELECT ") + kColumns + " FROM units" + (kind.empty() ? "" : " WHERE kind = ?") +
+                  " ORDER BY rowid",
+              path_);
+  if (!kind.empty()) s.bind(1, kind);
+  std::vector<UnitRecord> out;
+  while (sqlite3_step(s.stmt) == SQLITE_ROW) out.push_back(read_row(s));
+  return out;
+}
+
+}  // namespace dvae

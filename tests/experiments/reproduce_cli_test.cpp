@@ -1,0 +1,167 @@
+// End-to-end tests of `dvae reproduce` on a tiny synthetic data set: the
+// report is complete and renders in headless Chromium with every image
+// loaded; a rerun skips finished units; a run killed with SIGKILL part-way
+// resumes to the same results; a second run on the same folder is refused.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "core/atomic_file.h"
+#include "support/fixtures.h"
+
+namespace dvae {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kTinyConfig =
+    "archs = [\"mlp\"]\n"
+    "mlp_epochs = 2\n"
+    "sizes = [1, 5, \"all\"]\n"
+    "trials_small = 2\n"
+    "trials_large = 1\n"
+    "probe_epochs = 10\n"
+    "supervised_epochs = 2\n";
+
+struct TinySetup {
+  test::TempDir dir;
+  std::string data, config;
+  TinySetup() {
+    data = dir.file("synth");
+    test::write_synthetic_mnist(data, 600, 200, 28, false, 3);
+    config = dir.file("tiny.toml");
+    test::write_bytes(config, kTinyConfig);
+  }
+  std::string args(const std::string& out) const {
+    return "--quiet --threads 1 reproduce --preset quick --config " + config + " --dataset " + data + " --out " + out;
+  }
+};
+
+// results.csv without the timing column, which legitimately differs between runs.
+std::string results_without_seconds(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, out;
+  while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST(ReproduceSlow, WritesACompleteReportAndSkipsFinishedUnitsOnRerun) {
+  TinySetup s;
+  const std::string out = s.dir.file("out");
+  const auto first = test::run_dvae(s.args(out));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string html = read_file(out + "/report/index.html");
+  EXPECT_NE(html.find("id=\"accuracy-mlp\""), std::string::npos);
+  EXPECT_NE(html.find("quick"), std::string::npos);
+  for (const char* part : {"Figure 4", "Latent traversals", "Per-latent KL", "Training curves", "confusion matrix",
+                           "worst reconstructions", "The paper's claims", "Paired differences"}) {
+    EXPECT_NE(html.find(part), std::string::npos) << part;
+  }
+  EXPECT_TRUE(fs::exists(out + "/results.sqlite"));
+  EXPECT_TRUE(fs::exists(out + "/report/report.md"));
+  EXPECT_TRUE(fs::exists(out + "/config.json"));
+  // Every image the page references exists in the report folder.
+  const std::regex src("src=\"([^\"]+)\"");
+  int images = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), src); it != std::sregex_iterator(); ++it) {
+    EXPECT_TRUE(fs::exists(out + "/report/" + (*it)[1].str())) << (*it)[1].str();
+    ++images;
+  }
+  EXPECT_GE(images, 10);
+
+  const std::string before = results_without_seconds(out + "/report/results.csv");
+  const auto second = test::run_dvae(s.args(out));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.out.find("units computed: 0"), std::string::npos) << second.out;
+  EXPECT_EQ(results_without_seconds(out + "/report/results.csv"), before);
+
+  // The report renders in headless Chromium with every image loaded.
+  if (!fs::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
+  const auto dom = test::run_shell(
+      "timeout 60 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+      "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=" +
+      s.dir.file("chrome") + " --virtual-time-budget=10000 --dump-dom file://" + out + "/report/index.html");
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(dom.out, m, std::regex("data-images=\"(\\d+)/(\\d+)\""))) << dom.out.substr(0, 500);
+  EXPECT_EQ(m[1].str(), m[2].str()) << "images that failed to load";
+  EXPECT_EQ(std::stoi(m[2].str()), images);
+  EXPECT_NE(dom.out.find("<table class=\"accuracy\""), std::string::npos);
+}
+
+TEST(ReproduceSlow, KilledRunResumesToTheSameResults) {
+  TinySetup s;
+  const std::string reference = s.dir.file("reference"), killed = s.dir.file("killed");
+  ASSERT_EQ(test::run_dvae(s.args(reference)).exit_code, 0);
+
+  // Start a run and SIGKILL it as soon as the classifier grid has begun.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string cmd = std::string(DVAE_BINARY) + " " + s.args(killed) + " >/dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  bool killed_midway = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool started = false;
+    if (fs::exists(killed + "/classify")) {
+      for (const auto& e : fs::directory_iterator(killed + "/classify")) {
+        const auto results = e.path() / "results.jsonl";
+        started |= fs::exists(results) && fs::file_size(results) > 0;
+      }
+    }
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) break;  // finished before we could kill it
+    if (started) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      killed_midway = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(killed_midway) << "the run finished before it could be killed";
+  const auto rerun = test::run_dvae(s.args(killed));
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(results_without_seconds(killed + "/report/results.csv"),
+            results_without_seconds(reference + "/report/results.csv"));
+}
+
+TEST(ReproduceCli, SecondRunOnTheSameFolderIsRefused) {
+  TinySetup s;
+  const std::string out = s.dir.file("out");
+  fs::create_directories(out);
+  // Hold the lock from a shell with flock, as a running reproduce would.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/usr/bin/flock", "flock", (out + "/.dvae.lock").c_str(), "sleep", "30", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto r = test::run_dvae(s.args(out));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("another dvae run"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.rfind("error: ", 0), 0u);
+}
+
+TEST(ReproduceCli, BadPresetIsAUsageError) {
+  const auto r = test::run_dvae("reproduce --preset fast --out /tmp/never");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--preset"), std::string::npos);
+}
+
+}  // namespace dvae
