@@ -166,8 +166,8 @@ FigureFiles write_gallery_figure(const ImageSet& test, const std::vector<int64_t
   const auto grid = n == 0 ? make_grid(torch::zeros({0, 1, h, w}), 1, cols, captioned.grid)
                            : make_grid(g.images, rows, cols, captioned.grid);
   ImageLabels labels;
-  labels.title = title + " (" + std::to_string(n) + " of " + std::to_string(g.total_wrong) +
-                 " errors shown; caption: predicted (true) label)";
+  labels.title = title + "\n" + std::to_string(n) + " of " + std::to_string(g.total_wrong) +
+                 " misclassified test images; caption: predicted (true) label";
   const auto& o = captioned.grid;
   for (int64_t i = 0; i < n; ++i) {
     const auto [y, x] = grid_cell_origin(i / cols, i % cols, h, w, o);

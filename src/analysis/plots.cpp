@@ -77,6 +77,13 @@ std::string model_title(const std::string& model, double beta) {
   return model;
 }
 
+/// Panel order: the paper's MLP (left), then CNN, then any other architecture by name.
+int arch_rank(const std::string& arch) {
+  if (arch == "mlp") return 0;
+  if (arch == "cnn") return 1;
+  return 2;
+}
+
 int model_rank(const std::string& model) {
   if (model == "disentangled") return 0;
   if (model == "standard") return 1;
@@ -198,14 +205,28 @@ PlotFiles render_labelled_image(const std::string& image_png, const ImageLabels&
   const torch::Tensor pixels = read_png(image_png);
   const int64_t h = pixels.size(0);
   const int64_t w = pixels.size(1);
-  const bool colour = pixels.dim() == 3;
   // Margins in pixels, from the longest label at about 0.62 em per character.
   const double char_px = 0.62 * 15.0;
   size_t longest = 0;
   for (const auto& [row, text] : labels.row_labels) longest = std::max(longest, text.size());
-  const int64_t left = 16 + static_cast<int64_t>(std::ceil(char_px * static_cast<double>(longest)));
-  const int64_t right = 16;
-  const int64_t top = labels.title.empty() ? 12 : 44;
+  size_t title_lines = labels.title.empty() ? 0 : 1;
+  size_t title_chars = 0;
+  size_t line_chars = 0;
+  for (char c : labels.title) {
+    title_lines += c == '\n' ? 1 : 0;
+    line_chars = c == '\n' ? 0 : line_chars + 1;
+    title_chars = std::max(title_chars, line_chars);
+  }
+  int64_t left = 16 + static_cast<int64_t>(std::ceil(char_px * static_cast<double>(longest)));
+  int64_t right = 16;
+  // Widen both margins equally when the title is wider than the image and its labels.
+  const int64_t title_px = 32 + static_cast<int64_t>(std::ceil(0.56 * 15.0 * static_cast<double>(title_chars)));
+  if (title_px > left + w + right) {
+    const int64_t extra = title_px - (left + w + right);
+    left += extra / 2;
+    right += extra - extra / 2;
+  }
+  const int64_t top = labels.title.empty() ? 12 : 22 + 20 * static_cast<int64_t>(title_lines);
   const int64_t bottom = 12 + (labels.col_labels.empty() ? 0 : 24) + (labels.xlabel.empty() ? 0 : 24);
   const int64_t width = left + w + right;
   const int64_t height = top + h + bottom;
@@ -243,12 +264,9 @@ PlotFiles render_labelled_image(const std::string& image_png, const ImageLabels&
     b << "set label " << i + 1 << " " << gnuplot_quote(c.text) << " at " << c.x << "," << h - 1 - c.y
       << " center front font \",9\" textcolor rgb '#b00000'\n";
   }
-  if (colour) {
-    b << "plot " << gp_file(image_ref) << " binary filetype=png with rgbimage pixels notitle\n";
-  } else {
-    b << "set palette gray\nset cbrange [0:255]\n"
-      << "plot " << gp_file(image_ref) << " binary filetype=png using 1 with image pixels notitle\n";
-  }
+  // Drawn as one bitmap at 1:1 ("pixels" would draw antialiased boxes that lighten dark images);
+  // grey files are read as r = g = b, so rgbimage keeps grey levels exact in both cases.
+  b << "plot " << gp_file(image_ref) << " binary filetype=png with rgbimage notitle\n";
   const std::string stem = (dir / out_path.stem()).string();
   PlotFiles files = run_gnuplot(b.str(), stem, width, height, options, false);
   if (files.png != out_png) {
@@ -260,19 +278,21 @@ PlotFiles render_labelled_image(const std::string& image_png, const ImageLabels&
 
 std::vector<AccuracySummary> summarize_accuracy(const std::vector<AccuracyRecord>& records) {
   struct Key {
+    int arch_rank;
     std::string arch;
     int rank;
     std::string model;
     int64_t n_order;
     bool operator<(const Key& o) const {
-      return std::tie(arch, rank, model, n_order) < std::tie(o.arch, o.rank, o.model, o.n_order);
+      return std::tie(arch_rank, arch, rank, model, n_order) <
+             std::tie(o.arch_rank, o.arch, o.rank, o.model, o.n_order);
     }
   };
   std::map<Key, std::vector<double>> groups;
   std::map<std::pair<std::string, std::string>, double> betas;
   for (const auto& r : records) {
     const int64_t n_order = r.n == -1 ? std::numeric_limits<int64_t>::max() : r.n;
-    groups[{r.arch, model_rank(r.model), r.model, n_order}].push_back(r.accuracy);
+    groups[{arch_rank(r.arch), r.arch, model_rank(r.model), r.model, n_order}].push_back(r.accuracy);
     betas.emplace(std::make_pair(r.arch, r.model), r.beta);
   }
   std::vector<AccuracySummary> out;
@@ -309,8 +329,10 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
   std::vector<std::pair<std::string, std::pair<std::string, double>>> blocks;
   std::ostringstream dat;
   dat << "# x (labels per class; " << kAllLabelsX << " = all) mean_accuracy_percent std_percent trials\n";
+  double lowest = 100.0;
   for (size_t i = 0; i < summary.size(); ++i) {
     const auto& s = summary[i];
+    lowest = std::min(lowest, 100.0 * (s.mean - s.stddev));
     const double x = s.n == -1 ? kAllLabelsX : static_cast<double>(s.n);
     csv << s.arch << "," << s.model << "," << fmt(s.beta) << "," << s.n << "," << fmt(x) << "," << fmt(s.mean)
         << "," << fmt(s.stddev) << "," << s.trials << "\n";
@@ -343,7 +365,8 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
     << "set logscale x\nset xrange [0.7:" << fmt(kAllLabelsX * 1.6) << "]\n"
     << tics.str() << "set ytics nomirror\nset grid xtics ytics lc rgb '#dddddd'\n"
     << "set xlabel \"labelled images per class (log scale)\"\nset ylabel \"test accuracy (%)\"\n"
-    << "set key bottom right box opaque\nset bars 2\n";
+    << "set yrange [" << fmt(std::max(0.0, 10.0 * std::floor(lowest / 10.0 - 0.5))) << ":100]\n"
+    << "set key top left box opaque\nset bars 2\n";
   for (const auto& arch : archs) {
     b << "set title " << gnuplot_quote(upper(arch) + " architecture") << "\n" << "plot ";
     bool first_line = true;
@@ -463,11 +486,12 @@ PlotFiles plot_training_curves(const std::vector<EpochRecord>& log, const std::s
   const std::string style = log.size() > 40 ? "with lines lw 2" : "with linespoints lw 2 pt 7 ps 0.6";
   std::ostringstream b;
   b << "set multiplot layout 1,3 title " << gnuplot_quote(title) << "\n"
-    << "set xlabel \"epoch\"\nset grid lc rgb '#dddddd'\nset key top right\nset xtics nomirror\nset ytics nomirror\n"
+    << "set xlabel \"epoch\"\nset grid lc rgb '#dddddd'\nset key top right\nset ytics nomirror\n"
+    << (log.size() <= 20 ? "set xtics 1 nomirror\n" : "set xtics nomirror\n")
     << "set title \"reconstruction loss\"\nset ylabel \"nats per image\"\n"
     << "plot " << d << " using 1:2 " << style << " lc rgb '#1f77b4' title \"train\", " << d << " using 1:4 "
     << style << " lc rgb '#d62728' title \"test\"\n"
-    << "set title \"KL(q(z|x) || p(z))\"\nset ylabel \"nats per image\"\n"
+    << "set title \"KL(q(z|x) || p(z))\"\nset ylabel \"nats per image\"\nset key bottom right\n"
     << "plot " << d << " using 1:3 " << style << " lc rgb '#1f77b4' title \"train\", " << d << " using 1:5 "
     << style << " lc rgb '#d62728' title \"test\"\n"
     << "set title \"test ELBO (beta = 1)\"\nset ylabel \"nats per image (higher is better)\"\nset key bottom right\n"

@@ -74,7 +74,7 @@ struct AccuracySummary {
   int64_t trials = 0;    ///< number of trials
 };
 
-/// Groups records by (arch, model, n), sorted by arch, model, then n (-1 last).
+/// Groups records by (arch, model, n), sorted by arch (mlp, cnn, others), model, then n (-1 last).
 std::vector<AccuracySummary> summarize_accuracy(const std::vector<AccuracyRecord>& records);
 
 /// Where n = -1 ("all") sits on Figure 4's logarithmic axis.

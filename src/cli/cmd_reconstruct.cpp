@@ -46,10 +46,11 @@ void run_reconstruct(const ReconstructArgs& args, const GlobalOptions& global) {
     names[1] += " (2)";
   }
   const int64_t cols = args.cols > 0 ? args.cols : std::min<int64_t>(args.k, 12);
-  const std::string what = args.worst ? "the " + std::to_string(args.k) + " worst reconstructions by " + names[0]
-                                      : std::to_string(args.k) + " random test images (seed " +
-                                            std::to_string(args.seed) + ")";
-  const std::string title = "Reconstructions of " + what + (loaded.size() == 2 ? "" : ": " + describe_vae(loaded[0].meta));
+  const std::string title =
+      (args.worst ? "The " + std::to_string(args.k) + " test images " + names[0] + " reconstructs worst"
+                  : "Reconstructions of " + std::to_string(args.k) + " random test images (seed " +
+                        std::to_string(args.seed) + ")") +
+      (loaded.size() == 2 ? std::string(", two models") : ": " + describe_vae(loaded[0].meta));
   const FigureFiles files = write_reconstruction_figure(vaes, names, data.test, args.k, args.worst, args.seed, cols,
                                                         title, args.out, figure_options(args.figure));
   for (const auto& m : files.info["models"]) {

@@ -70,8 +70,9 @@ std::vector<AccuracyRecord> fake_records() {
 TEST(Plots, SummaryHasMeanAndSampleStdPerCell) {
   const auto s = summarize_accuracy(fake_records());
   ASSERT_EQ(s.size(), 24u);
-  // Sorted: arch (cnn < mlp), then disentangled, standard, supervised, then n with "all" last.
-  EXPECT_EQ(s[0].arch, "cnn");
+  // Sorted: arch (mlp, then cnn, as in the paper), then disentangled, standard, supervised, then n, "all" last.
+  EXPECT_EQ(s[0].arch, "mlp");
+  EXPECT_EQ(s[12].arch, "cnn");
   EXPECT_EQ(s[0].model, "disentangled");
   EXPECT_EQ(s[0].n, 1);
   EXPECT_EQ(s[3].n, -1);
@@ -147,6 +148,23 @@ TEST(Plots, LabelledImageKeepsPixelsOneToOne) {
   EXPECT_GT(png.size(1), grid.size(1));
   EXPECT_EQ(f.png, dir.file("labelled.png"));
   EXPECT_TRUE(fs::exists(dir.file("labelled.gp")));
+}
+
+TEST(Plots, LabelledImageKeepsGreyLevels) {
+  REQUIRE_GNUPLOT();
+  test::TempDir dir;
+  // 4 blocks of 16x16 pixels at grey levels 0, 3, 128, 250; no labels, so the image sits
+  // at a 16 px left margin and a 12 px top margin.
+  auto grid = torch::zeros({16, 64}, torch::kUInt8);
+  const std::vector<int64_t> levels{0, 3, 128, 250};
+  for (int64_t i = 0; i < 4; ++i) grid.slice(1, 16 * i, 16 * (i + 1)).fill_(levels[static_cast<size_t>(i)]);
+  write_png(dir.file("blocks.png"), grid);
+  const PlotFiles f = render_labelled_image(dir.file("blocks.png"), ImageLabels{}, dir.file("out.png"));
+  const auto png = read_png(f.png);  // [H,W,3]
+  for (int64_t i = 0; i < 4; ++i) {
+    const auto px = png[12 + 8][16 + 16 * i + 8];
+    for (int64_t c = 0; c < 3; ++c) EXPECT_EQ(px[c].item<int64_t>(), levels[static_cast<size_t>(i)]) << i;
+  }
 }
 
 TEST(Plots, MissingGnuplotIsAClearError) {
