@@ -82,7 +82,7 @@ FigureFiles write_traversal_figure(const VaeParts& vae, const ImageSet& test, in
   const auto row_text = traversal_row_labels(t);
   for (int64_t r = 0; r < rows; ++r) labels.row_labels.push_back({row_centre(r, h, figure.grid), row_text[r]});
   for (int64_t c = 0; c < options.steps; ++c) {
-    labels.col_labels.push_back({col_centre(c, w, figure.grid), fmt(t.values[c].item<double>(), "%.2g")});
+    labels.col_labels.push_back({col_centre(c, w, figure.grid), fmt(t.values[c].item<double>(), "%.3g")});
   }
   labels.xlabel = "value of the varied latent (others fixed at the " +
                   std::string(base_index < 0 ? "prior mean, 0" : "code of test image " + std::to_string(base_index)) +
