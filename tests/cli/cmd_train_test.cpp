@@ -11,7 +11,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(CmdTrain, TrainsResumesAndExports) {
+TEST(CmdTrain, TrainsResumesAndExportsSlow) {
   test::TempDir dir;
   test::write_synthetic_mnist(dir.file("data"), 60, 30, 28);
   fs::create_directories(dir.file("data"));
