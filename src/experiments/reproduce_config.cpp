@@ -14,15 +14,15 @@ ReproduceConfig preset_config(const std::string& name) {
   // Every part of the report in about 10 minutes on 2 CPU cores: fewer VAE
   // epochs on part of the training set, fewer sizes and trials, shorter heads.
   c.preset = "quick";
-  c.mlp_epochs = 5;
+  c.mlp_epochs = 3;
   c.cnn_epochs = 1;
   c.mlp_vae_train_images = 0;
-  c.cnn_vae_train_images = 20000;
+  c.cnn_vae_train_images = 12000;
   c.sizes = {1, 5, 10, 100, 1000};
   c.trials_small = 3;
   c.trials_large = 1;
   c.probe_epochs = 100;
-  c.supervised_epochs = 5;
+  c.supervised_epochs = 3;
   return c;
 }
 
