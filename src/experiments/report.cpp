@@ -64,6 +64,9 @@ std::vector<int64_t> sizes_of(const Summary& s) {
   return out;
 }
 
+// "yes" when the claim held in every tested case, "no" in none, "partly" otherwise.
+std::string verdict_of(int held, int tested) { return held == tested ? "yes" : (held == 0 ? "no" : "partly"); }
+
 // "a beats b for n in ns": mean paired difference per n, verdict from the
 // mean difference and its standard error over all pairs.
 Claim beats_claim(const Summary& s, const std::string& statement, const std::string& a, const std::string& b,
@@ -84,7 +87,7 @@ Claim beats_claim(const Summary& s, const std::string& statement, const std::str
     }
   }
   if (tested == 0) return claim;
-  claim.verdict = wins == tested ? "yes" : (wins == 0 ? "no" : "partly");
+  claim.verdict = verdict_of(wins, tested);
   claim.evidence = ev.str();
   return claim;
 }
@@ -124,7 +127,7 @@ std::vector<Claim> evaluate_claims(const ReportData& data) {
       }
     }
     if (tested > 0) {
-      c.verdict = ok == tested ? "yes" : (ok == 0 ? "no" : "partly");
+      c.verdict = verdict_of(ok, tested);
       c.evidence = ev.str();
     }
     claims.push_back(c);
@@ -176,7 +179,7 @@ std::vector<Claim> evaluate_claims(const ReportData& data) {
       }
     }
     if (tested > 0) {
-      c.verdict = ok == tested ? "yes" : (ok == 0 ? "no" : "partly");
+      c.verdict = verdict_of(ok, tested);
       c.evidence = ev.str();
     }
     claims.push_back(c);
@@ -202,7 +205,7 @@ std::vector<Claim> evaluate_claims(const ReportData& data) {
       }
     }
     if (tested > 0) {
-      c.verdict = ok == tested ? "yes" : (ok == 0 ? "no" : "partly");
+      c.verdict = verdict_of(ok, tested);
       c.evidence = ev.str();
     }
     claims.push_back(c);
@@ -228,7 +231,7 @@ std::vector<Claim> evaluate_claims(const ReportData& data) {
          << " collapsed; ";
     }
     if (tested > 0) {
-      c.verdict = ok == tested ? "yes" : (ok == 0 ? "no" : "partly");
+      c.verdict = verdict_of(ok, tested);
       c.evidence = ev.str();
     }
     claims.push_back(c);
