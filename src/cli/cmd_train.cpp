@@ -30,6 +30,7 @@ struct TrainArgs {
   std::string optimizer = "adam";  // --optimizer
   double momentum = 0.9;           // --momentum
   bool binarize = false;           // --binarize
+  bool autograd = false;           // --autograd
   uint64_t seed = 1;               // --seed
   std::string dataset = "mnist";   // --dataset
   std::string data_dir;            // --data-dir
@@ -90,6 +91,7 @@ void run_train(const TrainArgs& args, const GlobalOptions& global) {
   train.optimizer = args.optimizer;
   train.momentum = args.momentum;
   train.binarize = args.binarize;
+  train.autograd = args.autograd;
   train.seed = args.seed;
 
   if (!global.quiet) {
@@ -155,6 +157,8 @@ void add_train_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--optimizer", args->optimizer, "adam | sgd")->capture_default_str();
   cmd->add_option("--momentum", args->momentum, "SGD momentum")->capture_default_str();
   cmd->add_flag("--binarize", args->binarize, "dynamically binarise images (Bernoulli of the grey level)");
+  cmd->add_flag("--autograd", args->autograd,
+                "train the MLP through LibTorch autograd instead of dvae's hand-written step (slower; for checking)");
   cmd->add_option("--seed", args->seed, "seed of initialisation, shuffles and sampling")->capture_default_str();
   auto* dataset = cmd->add_option("--dataset", args->dataset, "registered data set name")->capture_default_str();
   cmd->add_option("--data-dir", args->data_dir, "folder with the four IDX files (instead of --dataset)")

@@ -99,7 +99,7 @@ CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& json, const std::
 }
 
 void save_checkpoint(const std::string& path, torch::nn::Module& vae, const CheckpointMeta& meta,
-                     const torch::optim::Optimizer* optimizer) {
+                     const FlatOptimizer* optimizer) {
   torch::serialize::OutputArchive archive;
   archive.write("meta", c10::IValue(checkpoint_meta_to_json(meta).dump()));
   torch::serialize::OutputArchive model_archive;
@@ -132,7 +132,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
   return read_meta(archive, path);
 }
 
-CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, torch::optim::Optimizer* optimizer,
+CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, FlatOptimizer* optimizer,
                                   bool restore_rng) {
   torch::serialize::InputArchive archive;
   open_archive(path, archive);

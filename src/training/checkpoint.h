@@ -13,6 +13,7 @@
 #include <string>
 
 #include "models/vae.h"
+#include "training/flat_optimizer.h"
 
 namespace dvae {
 
@@ -44,14 +45,16 @@ CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& json, const std::
 
 /// Writes vae (and optimizer when not null, and the CPU generator state) to path atomically.
 void save_checkpoint(const std::string& path, torch::nn::Module& vae, const CheckpointMeta& meta,
-                     const torch::optim::Optimizer* optimizer);
+                     const FlatOptimizer* optimizer);
 
 /// Reads only the metadata of the checkpoint at path.
 CheckpointMeta read_checkpoint_meta(const std::string& path);
 
 /// Restores vae's parameters and buffers (and optimizer, and the CPU generator
-/// when restore_rng) from path; every tensor must match vae's shapes. Returns the metadata.
-CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, torch::optim::Optimizer* optimizer,
+/// when restore_rng) from path; every tensor must match vae's shapes. The
+/// optimizer must be built on vae's parameters; it is re-bound to them after
+/// the model is loaded. Returns the metadata.
+CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, FlatOptimizer* optimizer,
                                   bool restore_rng);
 
 /// Writes every parameter and buffer of module (CPU, contiguous) to path

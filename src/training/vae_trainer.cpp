@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -16,6 +17,7 @@
 #include "dvae/version.h"
 #include "training/checkpoint.h"
 #include "training/loss.h"
+#include "training/mlp_step.h"
 
 namespace dvae {
 namespace {
@@ -51,12 +53,17 @@ void check_options(const Dataset& data, const ModelOptions& model, const TrainOp
              model.image_size);
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(VaeImpl& vae, const TrainOptions& train) {
-  if (train.optimizer == "sgd") {
-    return std::make_unique<torch::optim::SGD>(vae.parameters(),
-                                               torch::optim::SGDOptions(train.lr).momentum(train.momentum));
-  }
-  return std::make_unique<torch::optim::Adam>(vae.parameters(), torch::optim::AdamOptions(train.lr));
+FlatOptimizer make_optimizer(VaeImpl& vae, const TrainOptions& train) {
+  FlatOptimizerOptions o;
+  o.kind = train.optimizer;
+  o.lr = train.lr;
+  o.momentum = train.momentum;
+  return FlatOptimizer(vae.parameters(), o);
+}
+
+// The hand-written step serves the MLP on CPU unless autograd is asked for.
+bool use_mlp_step(const ModelOptions& model, const TrainOptions& train, torch::Device device) {
+  return model.arch == "mlp" && device.is_cpu() && !train.autograd;
 }
 
 // Everything but epochs must match for a resumed run to be the same run.
@@ -251,6 +258,7 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
                                    {"test_images", data.test.size()},
                                    {"seed", train.seed},
                                    {"device", device.str()},
+                                   {"training_step", use_mlp_step(model, train, device) ? "hand-written mlp" : "autograd"},
                                    {"dvae_version", kVersion},
                                    {"libtorch_version", compat::torch_version()}}
                             .dump(2) + "\n");
@@ -259,11 +267,11 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
   Vae vae(model);
   vae->to(device);
   vae->train();
-  auto optimizer = make_optimizer(*vae, train);
+  FlatOptimizer optimizer = make_optimizer(*vae, train);
   int64_t start_epoch = 0;
   EpochStats last;
   if (have_checkpoint) {
-    const CheckpointMeta saved = restore_checkpoint(checkpoint_path, *vae, optimizer.get(), /*restore_rng=*/true);
+    const CheckpointMeta saved = restore_checkpoint(checkpoint_path, *vae, &optimizer, /*restore_rng=*/true);
     start_epoch = saved.epoch;
     if (!saved.last_stats.is_null()) last = epoch_stats_from_json(saved.last_stats);
   }
@@ -281,6 +289,8 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
   auto x_buffer = torch::empty({bs, 1, side, side}, on_device.dtype(torch::kFloat32));     // [B,1,H,W]
   auto target_buffer = torch::empty({bs, 1, side, side}, on_device.dtype(torch::kFloat32));  // [B,1,H,W]
   std::vector<int64_t> order(static_cast<size_t>(n));
+  std::unique_ptr<MlpTrainingStep> mlp_step;
+  if (use_mlp_step(model, train, device)) mlp_step = std::make_unique<MlpTrainingStep>(*vae, bs);
 
   for (int64_t epoch = start_epoch + 1; epoch <= train.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
@@ -288,8 +298,8 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
     Rng rng(derive_seed(train.seed, {kShuffleStream, static_cast<uint64_t>(epoch)}));
     rng.shuffle(order);
     const auto perm = torch::from_blob(order.data(), {n}, torch::kInt64).to(device);  // [N]
-    auto recon_sum = torch::zeros({}, on_device.dtype(torch::kFloat64));
-    auto kl_sum = torch::zeros({}, on_device.dtype(torch::kFloat64));
+    double recon_sum = 0;
+    double kl_sum = 0;
     for (int64_t b = 0; b < batches; ++b) {
       const int64_t len = std::min(bs, n - b * bs);
       auto bytes = bytes_buffer.narrow(0, 0, len);                    // [B,H,W]
@@ -299,17 +309,25 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
       if (train.binarize) {
         x = target_buffer.narrow(0, 0, len).bernoulli_(x);             // [B,1,H,W] in {0,1}
       }
-      const VaeOutput out = vae->forward(x);
-      const ElboTerms terms = beta_elbo_loss(out.x_logits, x, out.mu, out.logvar, train.beta);
-      const double loss = terms.loss.item<double>();
-      DVAE_CHECK(std::isfinite(loss), "epoch ", epoch, ", batch ", b + 1, "/", batches, ": loss is ", loss,
+      StepTerms step;
+      std::optional<ElboTerms> terms;
+      if (mlp_step) {
+        step = mlp_step->run(x, train.beta);  // overwrites the gradients
+      } else {
+        const VaeOutput out = vae->forward(x);
+        terms = beta_elbo_loss(out.x_logits, x, out.mu, out.logvar, train.beta);
+        step = {terms->recon.item<double>(), terms->kl.item<double>(), terms->loss.item<double>()};
+      }
+      DVAE_CHECK(std::isfinite(step.loss), "epoch ", epoch, ", batch ", b + 1, "/", batches, ": loss is ", step.loss,
                  ", expected a finite number; ", checkpoint_path,
                  " keeps the last good epoch (try a lower --lr, then --resume)");
-      optimizer->zero_grad();
-      terms.loss.backward();
-      optimizer->step();
-      recon_sum += terms.recon.detach().to(torch::kFloat64) * static_cast<double>(len);
-      kl_sum += terms.kl.detach().to(torch::kFloat64) * static_cast<double>(len);
+      if (terms) {
+        optimizer.zero_grad();
+        terms->loss.backward();
+      }
+      optimizer.step();
+      recon_sum += step.recon * static_cast<double>(len);
+      kl_sum += step.kl * static_cast<double>(len);
       if (callbacks.on_batch) callbacks.on_batch(epoch, b + 1, batches);
     }
     const double train_seconds = seconds_since(epoch_start);
@@ -317,15 +335,15 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
     EpochStats stats = evaluate_vae(*vae, data.test, device, 1000, derive_seed(train.seed, {kEvalStream}));
     stats.epoch = epoch;
     stats.beta = train.beta;
-    stats.train_recon = recon_sum.item<double>() / static_cast<double>(n);
-    stats.train_kl = kl_sum.item<double>() / static_cast<double>(n);
+    stats.train_recon = recon_sum / static_cast<double>(n);
+    stats.train_kl = kl_sum / static_cast<double>(n);
     stats.images_per_sec = static_cast<double>(n) / train_seconds;
     stats.seconds = seconds_since(epoch_start);
 
     append_line_durable(log_path, epoch_stats_to_json(stats).dump());
     meta.epoch = epoch;
     meta.last_stats = epoch_stats_to_json(stats);
-    save_checkpoint(checkpoint_path, *vae, meta, optimizer.get());
+    save_checkpoint(checkpoint_path, *vae, meta, &optimizer);
     last = stats;
     if (callbacks.on_epoch) callbacks.on_epoch(stats);
   }

@@ -30,6 +30,10 @@ struct TrainOptions {
   double momentum = 0.9;          ///< SGD momentum (default 0.9; unused by Adam)
   bool binarize = false;          ///< dynamically binarise images (input and target ~ Bernoulli(grey level))
   uint64_t seed = 1;              ///< seeds initialisation, shuffles, sampling (default 1)
+  /// Execution choice, not part of a run's identity (not in the JSON): the MLP
+  /// on CPU trains with the hand-written step of mlp_step.h unless this is set,
+  /// which forces LibTorch autograd (same mathematics, float rounding aside).
+  bool autograd = false;
 };
 
 /// The paper's settings for arch: mlp beta 4, 50 epochs; cnn beta 6, 75 epochs.

@@ -166,13 +166,15 @@ TEST(VaeTrainer, NonFiniteLossStopsNamingEpochAndBatchAndKeepsTheCheckpoint) {
   // Poison one weight of the epoch-1 checkpoint, keeping its optimiser state.
   const std::string path = dir.file("checkpoint.pt");
   Vae vae(model);
-  torch::optim::Adam adam(vae->parameters(), torch::optim::AdamOptions(train.lr));
-  CheckpointMeta meta = restore_checkpoint(path, *vae, &adam, true);
+  FlatOptimizerOptions adam;
+  adam.lr = train.lr;
+  FlatOptimizer optimizer(vae->parameters(), adam);
+  CheckpointMeta meta = restore_checkpoint(path, *vae, &optimizer, true);
   {
     torch::NoGradGuard no_grad;
     vae->named_parameters()["encoder.fc1.weight"][0][0] = std::nanf("");
   }
-  save_checkpoint(path, *vae, meta, &adam);
+  save_checkpoint(path, *vae, meta, &optimizer);
   const std::string sha = sha256_file(path);
   try {
     train_vae(data, model, test::tiny_train(2), dir.path(), true, torch::kCPU);

@@ -1,0 +1,146 @@
+// MlpTrainingStep: the MLP VAE's forward, beta-ELBO and backward by hand.
+#include "training/mlp_step.h"
+
+#include "core/check.h"
+
+namespace dvae {
+namespace {
+
+// Softplus as torch::softplus (beta 1, linear above 20).
+constexpr double kSoftplusBeta = 1.0;
+constexpr double kSoftplusThreshold = 20.0;
+// Bias gradients sum over the batch dimension.
+constexpr int64_t kBatchDim[] = {0};
+
+// out = a b into an existing tensor (a gradient view).
+void mm_into(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b) { at::mm_out(out, a, b); }
+
+void column_sum(torch::Tensor out, const torch::Tensor& in) { at::sum_out(out, in, at::IntArrayRef(kBatchDim)); }
+
+}  // namespace
+
+MlpTrainingStep::MlpTrainingStep(VaeImpl& vae, int64_t max_batch)
+    : activation_(vae.options().mlp_activation), max_batch_(max_batch) {
+  const ModelOptions& o = vae.options();
+  DVAE_CHECK(o.arch == "mlp", "the hand-written MLP training step got a ", o.arch, " VAE, expected mlp");
+  DVAE_CHECK(max_batch > 0, "MLP training step: batch capacity ", max_batch, ", expected > 0");
+  for (const auto& item : vae.named_parameters()) params_[item.key()] = item.value();
+  const char* names[] = {"encoder.fc1.weight",    "encoder.fc1.bias", "encoder.fc2.weight", "encoder.fc2.bias",
+                         "encoder.mu.weight",     "encoder.mu.bias",  "encoder.logvar.weight",
+                         "encoder.logvar.bias",   "decoder.fc1.weight", "decoder.fc1.bias", "decoder.fc2.weight",
+                         "decoder.fc2.bias",      "decoder.out.weight", "decoder.out.bias"};
+  for (const char* name : names) {
+    DVAE_CHECK(params_.count(name) == 1, "MLP training step: the VAE has no parameter ", name,
+               ", expected the MLP of models/mlp.h");
+  }
+  DVAE_CHECK(params_.size() == sizeof(names) / sizeof(names[0]), "MLP training step: the VAE has ", params_.size(),
+             " parameters, expected 14");
+  const int64_t k = o.mlp_hidden;
+  const int64_t d = o.latent_dim;
+  const int64_t p = o.image_size * o.image_size;
+  const auto opts = param("encoder.fc1.weight").options().requires_grad(false);
+  for (auto* t : {&a1_, &h1_, &a2_, &h2_, &c1_, &g1_, &c2_, &g2_, &dk1_, &dk2_}) *t = torch::empty({max_batch, k}, opts);
+  for (auto* t : {&mu_, &logvar_, &eps_, &std_, &z_, &dz_, &dmu_, &dlogvar_}) *t = torch::empty({max_batch, d}, opts);
+  logits_ = torch::empty({max_batch, p}, opts);
+  dlogits_ = torch::empty({max_batch, p}, opts);
+}
+
+torch::Tensor MlpTrainingStep::param(const std::string& name) const { return params_.at(name); }
+
+void MlpTrainingStep::activation(torch::Tensor& out, const torch::Tensor& pre) const {
+  if (activation_ == "softplus") {
+    at::softplus_out(out, pre, kSoftplusBeta, kSoftplusThreshold);
+  } else if (activation_ == "relu") {
+    at::clamp_min_out(out, pre, 0);
+  } else {
+    at::tanh_out(out, pre);
+  }
+}
+
+// grad <- grad * act'(pre), in place; post = act(pre).
+void MlpTrainingStep::activation_backward(torch::Tensor& grad, const torch::Tensor& pre,
+                                          const torch::Tensor& post) const {
+  if (activation_ == "softplus") {
+    at::softplus_backward_out(grad, grad, pre, kSoftplusBeta, kSoftplusThreshold);
+  } else if (activation_ == "relu") {
+    at::threshold_backward_out(grad, grad, pre, 0);
+  } else {
+    at::tanh_backward_out(grad, grad, post);
+  }
+}
+
+StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta) {
+  torch::NoGradGuard no_grad;
+  const int64_t b = x_in.size(0);
+  DVAE_CHECK(b >= 1 && b <= max_batch_, "MLP training step: batch of ", b, ", expected 1..", max_batch_);
+  for (const auto& [name, p] : params_) {
+    DVAE_CHECK(p.grad().defined(), "MLP training step: ", name, " has no gradient tensor, expected one bound by the optimiser");
+  }
+  const auto rows = [b](const torch::Tensor& t) { return t.narrow(0, 0, b); };
+  const torch::Tensor x = x_in.reshape({b, -1});  // [B,1,H,W] -> [B,P]
+  auto a1 = rows(a1_), h1 = rows(h1_), a2 = rows(a2_), h2 = rows(h2_);
+  auto mu = rows(mu_), logvar = rows(logvar_), eps = rows(eps_), sd = rows(std_), z = rows(z_);
+  auto c1 = rows(c1_), g1 = rows(g1_), c2 = rows(c2_), g2 = rows(g2_);
+  auto logits = rows(logits_), dlogits = rows(dlogits_);
+  auto dk1 = rows(dk1_), dk2 = rows(dk2_), dz = rows(dz_), dmu = rows(dmu_), dlogvar = rows(dlogvar_);
+  const auto W = [this](const char* name) { return param(name); };
+  const auto G = [this](const char* name) { return param(name).grad(); };
+
+  // Forward. Encoder.
+  at::mm_out(a1, x, W("encoder.fc1.weight").t()).add_(W("encoder.fc1.bias"));  // [B,P] -> [B,K]
+  activation(h1, a1);
+  at::mm_out(a2, h1, W("encoder.fc2.weight").t()).add_(W("encoder.fc2.bias"));  // [B,K] -> [B,K]
+  activation(h2, a2);
+  at::mm_out(mu, h2, W("encoder.mu.weight").t()).add_(W("encoder.mu.bias"));               // [B,K] -> [B,D]
+  at::mm_out(logvar, h2, W("encoder.logvar.weight").t()).add_(W("encoder.logvar.bias"));   // [B,K] -> [B,D]
+  // Reparameterisation z = mu + exp(logvar / 2) * eps.
+  sd.copy_(logvar).mul_(0.5).exp_();                // [B,D]
+  eps.normal_();                                    // [B,D], as torch::randn_like
+  at::addcmul_out(z, mu, sd, eps);                  // [B,D]
+  // Decoder.
+  at::mm_out(c1, z, W("decoder.fc1.weight").t()).add_(W("decoder.fc1.bias"));  // [B,D] -> [B,K]
+  activation(g1, c1);
+  at::mm_out(c2, g1, W("decoder.fc2.weight").t()).add_(W("decoder.fc2.bias"));  // [B,K] -> [B,K]
+  activation(g2, c2);
+  at::mm_out(logits, g2, W("decoder.out.weight").t()).add_(W("decoder.out.bias"));  // [B,K] -> [B,P]
+
+  // Loss: BCE with logits summed over pixels, KL summed over latents; both batch means.
+  const double inv_b = 1.0 / static_cast<double>(b);
+  StepTerms terms;
+  terms.recon = torch::binary_cross_entropy_with_logits(logits, x, {}, {}, at::Reduction::Sum).item<double>() * inv_b;
+  const auto var = sd * sd;                                                         // exp(logvar) [B,D]
+  terms.kl = 0.5 * (mu * mu + var - 1.0 - logvar).sum().item<double>() * inv_b;   // [B,D] -> []
+  terms.loss = terms.recon + beta * terms.kl;
+
+  // Backward. d recon / d logits = (sigmoid(logits) - x) / B.
+  at::sigmoid_out(dlogits, logits).sub_(x).mul_(inv_b);                       // [B,P]
+  mm_into(G("decoder.out.weight"), dlogits.t(), g2);                       // [P,B] x [B,K] -> [P,K]
+  column_sum(G("decoder.out.bias"), dlogits);                             // [B,P] -> [P]
+  at::mm_out(dk2, dlogits, W("decoder.out.weight"));                          // [B,P] -> [B,K]
+  activation_backward(dk2, c2, g2);
+  mm_into(G("decoder.fc2.weight"), dk2.t(), g1);                           // -> [K,K]
+  column_sum(G("decoder.fc2.bias"), dk2);                                 // -> [K]
+  at::mm_out(dk1, dk2, W("decoder.fc2.weight"));                              // [B,K] -> [B,K]
+  activation_backward(dk1, c1, g1);
+  mm_into(G("decoder.fc1.weight"), dk1.t(), z);                            // -> [K,D]
+  column_sum(G("decoder.fc1.bias"), dk1);                                 // -> [K]
+  at::mm_out(dz, dk1, W("decoder.fc1.weight"));                               // [B,K] -> [B,D]
+  // Through z = mu + sd * eps, plus beta * KL: dKL/dmu = mu / B, dKL/dlogvar = (exp(logvar) - 1) / 2B.
+  at::add_out(dmu, dz, mu, beta * inv_b);                                     // [B,D]
+  at::mul_out(dlogvar, dz, eps).mul_(sd).mul_(0.5).add_(var - 1.0, 0.5 * beta * inv_b);  // [B,D]
+  mm_into(G("encoder.mu.weight"), dmu.t(), h2);                            // -> [D,K]
+  column_sum(G("encoder.mu.bias"), dmu);                                  // -> [D]
+  mm_into(G("encoder.logvar.weight"), dlogvar.t(), h2);                    // -> [D,K]
+  column_sum(G("encoder.logvar.bias"), dlogvar);                          // -> [D]
+  at::mm_out(dk2, dmu, W("encoder.mu.weight")).addmm_(dlogvar, W("encoder.logvar.weight"));  // [B,D] -> [B,K]
+  activation_backward(dk2, a2, h2);
+  mm_into(G("encoder.fc2.weight"), dk2.t(), h1);                           // -> [K,K]
+  column_sum(G("encoder.fc2.bias"), dk2);                                 // -> [K]
+  at::mm_out(dk1, dk2, W("encoder.fc2.weight"));                              // [B,K] -> [B,K]
+  activation_backward(dk1, a1, h1);
+  mm_into(G("encoder.fc1.weight"), dk1.t(), x);                            // -> [K,P]
+  column_sum(G("encoder.fc1.bias"), dk1);                                 // -> [K]
+  return terms;
+}
+
+}  // namespace dvae
