@@ -7,6 +7,7 @@
 #include <link.h>
 
 #include <chrono>
+#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -83,33 +84,54 @@ Fn blas_symbol(const char* name) {
   return reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, name));
 }
 
+// The loaded library whose sgemm_ the process (and so LibTorch) calls, or "".
+// Several BLAS libraries can be loaded at once: with BLIS's libblas.so.3 first
+// on LD_LIBRARY_PATH, OpenBLAS's liblapack.so.3 still loads libopenblas.so.0,
+// so the openblas_* symbols exist although sgemm_ resolves to BLIS.
+std::string sgemm_provider() {
+  void* sgemm = ::dlsym(RTLD_DEFAULT, "sgemm_");
+  Dl_info where{};
+  if (sgemm == nullptr || ::dladdr(sgemm, &where) == 0 || where.dli_fname == nullptr) return "";
+  return where.dli_fname;
+}
+
+std::string canonical_or_same(const std::string& path) {
+  std::error_code ec;
+  const auto real = std::filesystem::canonical(path, ec);
+  return ec ? path : real.string();
+}
+
 }  // namespace
 
 BlasInfo blas_info() {
   BlasInfo info;
-  std::string path;
-  dl_iterate_phdr(find_blas, &path);
-  if (!path.empty()) {
-    std::error_code ec;
-    const auto real = std::filesystem::canonical(path, ec);
-    info.library = ec ? path : real.string();
-  } else {
-    info.library = "unknown";
-  }
+  std::string path = sgemm_provider();
+  if (path.empty()) dl_iterate_phdr(find_blas, &path);
+  info.library = path.empty() ? "unknown" : canonical_or_same(path);
+  // Ask the sgemm_ provider (and the libraries it depends on) for OpenBLAS's
+  // API, not the whole process, so that an OpenBLAS loaded only for LAPACK
+  // is not mistaken for the BLAS in use.
+  void* handle = path.empty() ? nullptr : ::dlopen(path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+  auto symbol = [handle](const char* name) { return handle ? ::dlsym(handle, name) : ::dlsym(RTLD_DEFAULT, name); };
   using CharFn = char* (*)();
   using IntFn = int (*)();
-  if (auto corename = blas_symbol<CharFn>("openblas_get_corename")) {
+  std::string lower = info.library;
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(ch));
+  if (auto corename = reinterpret_cast<CharFn>(symbol("openblas_get_corename"))) {
     info.vendor = "OpenBLAS";
     info.core = corename();
-    if (auto config = blas_symbol<CharFn>("openblas_get_config")) info.config = config();
-    if (auto threads = blas_symbol<IntFn>("openblas_get_num_threads")) info.threads = threads();
-  } else if (blas_symbol<void*>("bli_info_get_version_str")) {
+    if (auto config = reinterpret_cast<CharFn>(symbol("openblas_get_config"))) info.config = config();
+    if (auto threads = reinterpret_cast<IntFn>(symbol("openblas_get_num_threads"))) info.threads = threads();
+  } else if (symbol("bli_info_get_version_str") || lower.find("blis") != std::string::npos) {
+    // Debian's BLIS libblas.so.3 exports only the BLAS and CBLAS interfaces
+    // (no bli_* symbols), so its folder (blis-openmp, blis-pthread...) names it.
     info.vendor = "BLIS";
-  } else if (info.library.find("/blas/") != std::string::npos) {
+  } else if (lower.find("/blas/") != std::string::npos) {
     info.vendor = "reference";
   } else {
     info.vendor = "unknown";
   }
+  if (handle) ::dlclose(handle);
   return info;
 }
 

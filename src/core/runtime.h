@@ -26,14 +26,14 @@ CpuInfo cpu_info();
 
 /// What is known about the BLAS library loaded into this process.
 struct BlasInfo {
-  std::string library;   ///< resolved path of the loaded libblas (or "unknown")
+  std::string library;   ///< resolved path of the library defining sgemm_ (or "unknown")
   std::string vendor;    ///< "OpenBLAS", "BLIS", "reference", "unknown"
   std::string core;      ///< OpenBLAS kernel in use ("SkylakeX", "Haswell", "Prescott"...), or ""
   std::string config;    ///< OpenBLAS build configuration string, or ""
   int threads = 0;       ///< BLAS thread count when the library reports one
 };
 
-/// Inspects the process's loaded libraries to describe the BLAS in use.
+/// Describes the BLAS whose sgemm_ this process calls (the library that defines it).
 BlasInfo blas_info();
 
 /// True when the CPU has AVX-512 but the OpenBLAS kernel in use does not use it.
