@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include "models/conv_transpose.h"
 #include "models/vae.h"
 
 namespace dvae {
@@ -55,9 +56,9 @@ class CnnDecoderImpl : public DecoderImpl {
   torch::nn::BatchNorm1d bn1_ = nullptr;
   torch::nn::Linear fc2_ = nullptr;
   torch::nn::BatchNorm1d bn2_ = nullptr;
-  torch::nn::ConvTranspose2d deconv1_ = nullptr;
+  TransposedConv2d deconv1_ = nullptr;  ///< fast CPU path, same parameters as torch::nn::ConvTranspose2d
   torch::nn::BatchNorm2d bn3_ = nullptr;
-  torch::nn::ConvTranspose2d deconv2_ = nullptr;
+  TransposedConv2d deconv2_ = nullptr;
 };
 
 /// Registry factory: the CNN encoder for options.
