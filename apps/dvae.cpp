@@ -1,6 +1,7 @@
 // dvae's entry point: choose the BLAS kernel and OpenMP wait policy (which
 // must be in the environment before the libraries load, hence a one-time
 // re-exec), parse, dispatch, catch, and turn errors into exit codes.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -71,10 +72,19 @@ void choose_kernel_and_reexec(char** argv) {
   // exec failed: carry on with the current libraries.
 }
 
+// LibTorch frees and reallocates the same activation-sized blocks every step;
+// glibc's defaults hand blocks above 128 KiB back to the kernel (mmap, heap
+// trimming), so each step page-faults them in again. Keep them instead.
+void keep_freed_memory() {
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);  // the largest value glibc accepts on 64-bit
+  ::mallopt(M_TRIM_THRESHOLD, 512 << 20);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   choose_kernel_and_reexec(argv);
+  keep_freed_memory();
   dvae::cli::GlobalOptions global;
   std::unique_ptr<CLI::App> app;
   try {

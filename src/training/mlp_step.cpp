@@ -107,7 +107,9 @@ StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta) {
   // Loss: BCE with logits summed over pixels, KL summed over latents; both batch means.
   const double inv_b = 1.0 / static_cast<double>(b);
   StepTerms terms;
-  terms.recon = torch::binary_cross_entropy_with_logits(logits, x, {}, {}, at::Reduction::Sum).item<double>() * inv_b;
+  // BCE with logits l and target x: softplus(l) - x l (summed; dlogits is scratch here).
+  at::softplus_out(dlogits, logits, kSoftplusBeta, kSoftplusThreshold);
+  terms.recon = (dlogits.sum().item<double>() - at::dot(x.reshape({-1}), logits.reshape({-1})).item<double>()) * inv_b;
   const auto var = sd * sd;                                                         // exp(logvar) [B,D]
   terms.kl = 0.5 * (mu * mu + var - 1.0 - logvar).sum().item<double>() * inv_b;   // [B,D] -> []
   terms.loss = terms.recon + beta * terms.kl;
