@@ -8,6 +8,7 @@
 #include "core/check.h"
 #include "core/random.h"
 #include "evaluation/probe.h"
+#include "training/flat_optimizer.h"
 
 namespace dvae {
 
@@ -45,7 +46,9 @@ SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train,
   SupervisedClassifier net(model, options.hidden, train.num_classes);
   net->to(device);
   net->train();
-  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(options.lr));
+  FlatOptimizerOptions adam_options;
+  adam_options.lr = options.lr;
+  FlatOptimizer adam(net->parameters(), adam_options);  // fused Adam, same update as torch::optim::Adam
 
   const auto idx = subset.to(torch::kLong);
   const auto x_all = train.batch(idx).to(device);          // [M,1,H,W] float, converted once
