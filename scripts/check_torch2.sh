@@ -175,6 +175,18 @@ if [[ -f "$cache/pch/command.sh" ]] && { [[ ! -f "$gch" ]] || [[ "$cache/pch/com
     exit 1
   fi
   mv "$gch.tmp" "$gch"
+  # Every LibTorch header torch/torch.h pulls in must come from the 2.x tree,
+  # none from the system's 1.13 (a header 2.x lacks would fall through to it).
+  sed 's/ -x c++-header -o [^ ]* / -x c++-header -M -MF pch.d -o \/dev\/null /' "$cache/pch/command.sh" \
+    > "$cache/pch/deps.sh"
+  (cd "$cache/pch" && nice -n 15 bash deps.sh) > "$cache/logs/pch_deps.log" 2>&1
+  stray="$(tr ' \\' '\n\n' < "$cache/pch/pch.d" | grep -E '/(torch|ATen|c10|caffe2)/' | grep -v "^$torch2/" || true)"
+  if [[ -n "$stray" ]]; then
+    rm -f "$gch"
+    echo "check_torch2: FAIL: torch/torch.h includes headers from outside LibTorch $major.$minor's tree:" >&2
+    echo "$stray" | head -n 10 >&2
+    exit 1
+  fi
 fi
 echo "check_torch2: compiling ${#files[@]} files with -fsyntax-only, $jobs at a time"
 compile_one() {
