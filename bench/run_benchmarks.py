@@ -53,19 +53,62 @@ def run_rss(cmd, env_extra=None, env_remove=()):
     return out, dt, (int(m.group(1)) / 1024 if m else float("nan"))
 
 
-def dvae_train(dvae, arch, images, epochs, threads=None, defaults=False):
+def dvae_train(dvae, arch, images, threads=None, defaults=False, extra=()):
+    """Two epochs on `images` training images; returns the second (steady-state)
+    epoch's training images/s (dvae's log: training steps only, no evaluation)."""
     with tempfile.TemporaryDirectory() as d:
         cmd = [dvae, "--quiet"]
         if threads:
             cmd += ["--threads", str(threads)]
-        cmd += ["train", "--arch", arch, "--epochs", str(epochs), "--limit-train", str(images), "--out", d + "/run"]
+        elif defaults:
+            cmd += ["--threads", "1"]
+        cmd += ["train", "--arch", arch, "--epochs", "2", "--limit-train", str(images), "--limit-test", "1000",
+                "--out", d + "/run", *extra]
         env = {"DVAE_BLAS_KERNEL": "keep", "OMP_WAIT_POLICY": "ACTIVE"} if defaults else None
-        if defaults and not threads:
-            cmd[2:2] = ["--threads", "1"]
         _, _, rss = run_rss(cmd, env)
         with open(d + "/run/log.jsonl") as f:
             lines = [json.loads(l) for l in f if l.strip()]
-        return statistics.median(l["images_per_sec"] for l in lines), rss
+        return lines[-1]["images_per_sec"], rss
+
+
+def dvae_train_pair(dvae, arch, images):
+    """Two trainings at once (the two VAEs of a grid), one thread each; returns
+    their summed images/s and the larger peak RSS."""
+    with tempfile.TemporaryDirectory() as d:
+        procs = []
+        for i, beta in enumerate(("4", "1")):
+            cmd = ["/usr/bin/time", "-f", "DVAE_MAXRSS_KB=%M", dvae, "--quiet", "--threads", "1", "train", "--arch",
+                   arch, "--beta", beta, "--epochs", "2", "--limit-train", str(images), "--limit-test", "1000",
+                   "--out", f"{d}/run{i}"]
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True))
+        total, rss = 0.0, 0.0
+        for i, p in enumerate(procs):
+            _, err = p.communicate()
+            if p.returncode != 0:
+                raise RuntimeError(f"dvae train failed: {err.strip()[-400:]}")
+            m = re.search(r"DVAE_MAXRSS_KB=(\d+)", err)
+            rss = max(rss, int(m.group(1)) / 1024 if m else float("nan"))
+            with open(f"{d}/run{i}/log.jsonl") as f:
+                total += [json.loads(l) for l in f if l.strip()][-1]["images_per_sec"]
+        return total, rss
+
+
+def dvae_classify_timings(dvae):
+    """Probe grid of both MLP encoders (dvae classify's default grid, 5 trials)
+    and one supervised epoch on the full training set: (grid s, heads, epoch s)."""
+    with tempfile.TemporaryDirectory() as d:
+        for name, beta in (("dis", "4"), ("std", "1")):
+            run([dvae, "--quiet", "train", "--arch", "mlp", "--beta", beta, "--epochs", "1", "--limit-train", "5000",
+                 "--limit-test", "1000", "--out", f"{d}/{name}"])
+        out, _, _ = run([dvae, "classify", "--standard", f"{d}/std/checkpoint.pt", "--disentangled",
+                         f"{d}/dis/checkpoint.pt", "--no-supervised", "--out", f"{d}/grid"])
+        m = re.search(r"(\d+) probe heads trained in ([\d.]+) s", out)
+        heads, grid = int(m.group(1)), float(m.group(2))
+        out, _, _ = run([dvae, "classify", "--standard", f"{d}/std/checkpoint.pt", "--disentangled",
+                         f"{d}/dis/checkpoint.pt", "--sizes", "all", "--epochs", "1", "--supervised-epochs", "1",
+                         "--out", f"{d}/sup"])
+        m = re.search(r"supervised n=all trial 1: accuracy [\d.]+ \(([\d.]+) s\)", out)
+        return grid, heads, float(m.group(1))
 
 
 def pytorch_train(arch, steps, threads, best):
@@ -91,27 +134,37 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--dvae", default=os.path.join(ROOT, "build", "dvae"))
     ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
-    ap.add_argument("--mlp-images", type=int, default=30000)
-    ap.add_argument("--cnn-images", type=int, default=3000)
+    ap.add_argument("--mlp-images", type=int, default=60000)
+    ap.add_argument("--cnn-images", type=int, default=10000)
     a = ap.parse_args()
 
     info, _, _ = run([a.dvae, "info"])
     results = {}  # key -> list of (images/s, rss)
     sg = {1: [], 2: []}
+    grid_s, sup_s, heads = [], [], 0
     for rep in range(a.reps):
+        g, heads, e = dvae_classify_timings(a.dvae)
+        grid_s.append(g)
+        sup_s.append(e)
+        print(f"rep {rep + 1} probe grid {heads} heads {g:.2f} s, supervised epoch {e:.1f} s", flush=True)
         for t in (1, 2):
             sg[t].append(sgemm(a.dvae, t))
         for arch in ("mlp", "cnn"):
             images = a.mlp_images if arch == "mlp" else a.cnn_images
             steps = images // 100
             variants = [
-                ("dvae (its choice: 2 threads, SkylakeX, PASSIVE)", lambda: dvae_train(a.dvae, arch, images, 1)),
+                ("dvae (its choice: 2 threads, SkylakeX, PASSIVE)", lambda: dvae_train(a.dvae, arch, images)),
                 ("PyTorch-Python best (SkylakeX, PASSIVE, 1 thread)", lambda: pytorch_train(arch, steps, 1, True)),
                 ("PyTorch-Python best (SkylakeX, PASSIVE, 2 threads)", lambda: pytorch_train(arch, steps, 2, True)),
                 ("dvae defaults (1 thread, machine's OpenBLAS kernel)",
-                 lambda: dvae_train(a.dvae, arch, images, 1, defaults=True)),
+                 lambda: dvae_train(a.dvae, arch, images, defaults=True)),
                 ("PyTorch-Python defaults", lambda: pytorch_train(arch, steps, 0, False)),
+                ("dvae, 1 thread", lambda: dvae_train(a.dvae, arch, images, threads=1)),
+                ("dvae, two trainings at once, 1 thread each (sum)", lambda: dvae_train_pair(a.dvae, arch, images)),
             ]
+            if arch == "mlp":
+                variants.append(("dvae through LibTorch autograd (--autograd)",
+                                 lambda: dvae_train(a.dvae, arch, images, extra=["--autograd"])))
             for name, fn in variants:
                 ips, rss = fn()
                 results.setdefault((arch, name), []).append((ips, rss))
@@ -121,7 +174,9 @@ def main():
              f"Measured {time.strftime('%Y-%m-%d')} with `/usr/bin/python3 bench/run_benchmarks.py --reps {a.reps}` "
              f"({a.reps} interleaved repetitions; median and range).", "",
              f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores. "
-             f"Training runs use {a.mlp_images} (MLP) / {a.cnn_images} (CNN) MNIST images, batch 100, Adam.", "",
+             f"Training runs use {a.mlp_images} (MLP) / {a.cnn_images} (CNN) MNIST images, batch 100, Adam; "
+             "dvae's figure is its second epoch (steady state, training steps only), PyTorch's is 200+ steps "
+             "after 10 warm-up steps.", "",
              "```", info.strip(), "```", "",
              "## sgemm through LibTorch (1024^3, GFLOP/s)", "",
              "| threads | GFLOP/s |", "|---|---|",
@@ -135,6 +190,12 @@ def main():
         gf = statistics.median(ips) * MFLOP_PER_IMAGE[arch] / 1000
         lines.append(f"| {arch} | {name} | {fmt_range(ips)} | {gf:.1f} | {100 * gf / peak2:.0f}% | "
                      f"{max(v[1] for v in vals):,.0f} |")
+    lines += ["", "## Classification (dvae classify, MLP encoders)", "",
+              "| what | seconds |", "|---|---|",
+              f"| probe grid, both encoders ({heads} heads x 100 epochs) | {statistics.median(grid_s):.2f} "
+              f"({min(grid_s):.2f}-{max(grid_s):.2f}) |",
+              f"| one supervised-baseline epoch on 60,000 images (+ test predictions) | {statistics.median(sup_s):.1f} "
+              f"({min(sup_s):.1f}-{max(sup_s):.1f}) |"]
     for arch in ("mlp", "cnn"):
         d = statistics.median(v[0] for v in results[(arch, "dvae (its choice: 2 threads, SkylakeX, PASSIVE)")])
         best = max(statistics.median(v[0] for v in results[(arch, k)]) for k in

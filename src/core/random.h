@@ -3,6 +3,8 @@
 // LibTorch. Not for tensors: torch's own generator is seeded from here.
 #pragma once
 
+#include <mutex>
+
 #include <cstdint>
 #include <initializer_list>
 #include <vector>
@@ -42,5 +44,10 @@ class Rng {
 
 /// Seeds LibTorch's CPU (and CUDA, when present) generators from seed.
 void seed_torch(uint64_t seed);
+
+/// Held by code that seeds LibTorch's default generator and then draws from it
+/// (module initialisation), so that trainings running in parallel threads each
+/// get the draws of their own seed.
+std::mutex& default_generator_mutex();
 
 }  // namespace dvae

@@ -99,7 +99,7 @@ CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& json, const std::
 }
 
 void save_checkpoint(const std::string& path, torch::nn::Module& vae, const CheckpointMeta& meta,
-                     const FlatOptimizer* optimizer) {
+                     const FlatOptimizer* optimizer, const at::Generator* generator) {
   torch::serialize::OutputArchive archive;
   archive.write("meta", c10::IValue(checkpoint_meta_to_json(meta).dump()));
   torch::serialize::OutputArchive model_archive;
@@ -112,7 +112,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& vae, const Chec
   }
   torch::Tensor rng_state;
   {
-    auto gen = at::detail::getDefaultCPUGenerator();
+    at::Generator gen = generator != nullptr ? *generator : at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
     rng_state = gen.get_state();  // uint8 [5056]
   }
@@ -133,7 +133,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
 }
 
 CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, FlatOptimizer* optimizer,
-                                  bool restore_rng) {
+                                  bool restore_rng, at::Generator* generator) {
   torch::serialize::InputArchive archive;
   open_archive(path, archive);
   CheckpointMeta meta = read_meta(archive, path);
@@ -168,7 +168,7 @@ CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& va
     torch::Tensor rng_state;
     try {
       archive.read("rng_cpu", rng_state, /*is_buffer=*/true);
-      auto gen = at::detail::getDefaultCPUGenerator();
+      at::Generator gen = generator != nullptr ? *generator : at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(rng_state);
     } catch (const std::exception& e) {

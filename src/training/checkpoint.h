@@ -44,8 +44,9 @@ nlohmann::json checkpoint_meta_to_json(const CheckpointMeta& meta);
 CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& json, const std::string& path);
 
 /// Writes vae (and optimizer when not null, and the CPU generator state) to path atomically.
+/// The generator state saved is generator's when given, else LibTorch's default CPU generator's.
 void save_checkpoint(const std::string& path, torch::nn::Module& vae, const CheckpointMeta& meta,
-                     const FlatOptimizer* optimizer);
+                     const FlatOptimizer* optimizer, const at::Generator* generator = nullptr);
 
 /// Reads only the metadata of the checkpoint at path.
 CheckpointMeta read_checkpoint_meta(const std::string& path);
@@ -54,8 +55,10 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 /// when restore_rng) from path; every tensor must match vae's shapes. The
 /// optimizer must be built on vae's parameters; it is re-bound to them after
 /// the model is loaded. Returns the metadata.
+/// With restore_rng, the saved generator state goes into generator when given,
+/// else into LibTorch's default CPU generator.
 CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, FlatOptimizer* optimizer,
-                                  bool restore_rng);
+                                  bool restore_rng, at::Generator* generator = nullptr);
 
 /// Writes every parameter and buffer of module (CPU, contiguous) to path
 /// atomically as one file that Python's torch.load opens as a dict of named

@@ -69,7 +69,7 @@ void MlpTrainingStep::activation_backward(torch::Tensor& grad, const torch::Tens
   }
 }
 
-StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta) {
+StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Generator generator) {
   torch::NoGradGuard no_grad;
   const int64_t b = x_in.size(0);
   DVAE_CHECK(b >= 1 && b <= max_batch_, "MLP training step: batch of ", b, ", expected 1..", max_batch_);
@@ -95,7 +95,7 @@ StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta) {
   at::mm_out(logvar, h2, W("encoder.logvar.weight").t()).add_(W("encoder.logvar.bias"));   // [B,K] -> [B,D]
   // Reparameterisation z = mu + exp(logvar / 2) * eps.
   sd.copy_(logvar).mul_(0.5).exp_();                // [B,D]
-  eps.normal_();                                    // [B,D], as torch::randn_like
+  eps.normal_(0.0, 1.0, generator);                 // [B,D], as torch::randn
   at::addcmul_out(z, mu, sd, eps);                  // [B,D]
   // Decoder.
   at::mm_out(c1, z, W("decoder.fc1.weight").t()).add_(W("decoder.fc1.bias"));  // [B,D] -> [B,K]

@@ -33,10 +33,10 @@ class MlpTrainingStep {
   /// MLP VAE.
   MlpTrainingStep(VaeImpl& vae, int64_t max_batch);
   /// One step on x [B,1,H,W] in [0,1] (also the reconstruction target):
-  /// samples eps ~ N(0, I) [B,D] from LibTorch's default generator (as
-  /// VaeImpl::forward does), and OVERWRITES every parameter's .grad() with the
-  /// gradient of recon + beta * kl. B <= max_batch.
-  StepTerms run(const torch::Tensor& x, double beta);
+  /// samples eps ~ N(0, I) [B,D] from generator (the draws torch::randn would
+  /// make from it), and OVERWRITES every parameter's .grad() with the gradient
+  /// of recon + beta * kl. B <= max_batch.
+  StepTerms run(const torch::Tensor& x, double beta, at::Generator generator);
 
  private:
   torch::Tensor param(const std::string& name) const;

@@ -26,7 +26,8 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 // Stream ids for derive_seed: every source of randomness has its own.
-constexpr uint64_t kInitStream = 1;     // LibTorch generator: initialisation, z samples, binarisation
+constexpr uint64_t kInitStream = 1;     // LibTorch's default generator: initialisation only
+constexpr uint64_t kStepStream = 4;     // the run's own generator: z samples, binarisation
 constexpr uint64_t kShuffleStream = 2;  // dvae::Rng, one per epoch
 constexpr uint64_t kEvalStream = 3;     // test-set z samples (same every epoch)
 
@@ -263,15 +264,22 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
                                    {"libtorch_version", compat::torch_version()}}
                             .dump(2) + "\n");
 
-  seed_torch(derive_seed(train.seed, {kInitStream}));
-  Vae vae(model);
+  Vae vae = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(default_generator_mutex());
+    seed_torch(derive_seed(train.seed, {kInitStream}));
+    vae = Vae(model);
+  }
+  // Everything random in the steps draws from the run's own generator, so that
+  // runs in parallel threads stay deterministic; checkpoints carry its state.
+  at::Generator generator = at::detail::createCPUGenerator(derive_seed(train.seed, {kStepStream}));
   vae->to(device);
   vae->train();
   FlatOptimizer optimizer = make_optimizer(*vae, train);
   int64_t start_epoch = 0;
   EpochStats last;
   if (have_checkpoint) {
-    const CheckpointMeta saved = restore_checkpoint(checkpoint_path, *vae, &optimizer, /*restore_rng=*/true);
+    const CheckpointMeta saved = restore_checkpoint(checkpoint_path, *vae, &optimizer, /*restore_rng=*/true, &generator);
     start_epoch = saved.epoch;
     if (!saved.last_stats.is_null()) last = epoch_stats_from_json(saved.last_stats);
   }
@@ -307,15 +315,23 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
       auto x = x_buffer.narrow(0, 0, len);                            // [B,1,H,W]
       x.copy_(bytes.unsqueeze(1)).div_(255.0f);                        // [B,H,W] -> [B,1,H,W] in [0,1]
       if (train.binarize) {
-        x = target_buffer.narrow(0, 0, len).bernoulli_(x);             // [B,1,H,W] in {0,1}
+        // Bernoulli(x) as u < x, u ~ U[0,1) drawn on the CPU: the same on every device.
+        const auto u = torch::rand({len, 1, side, side}, generator, torch::kFloat32).to(device);  // [B,1,H,W]
+        auto target = target_buffer.narrow(0, 0, len);
+        at::lt_out(target, u, x);                                      // [B,1,H,W] in {0,1}
+        x = target;
       }
       StepTerms step;
       std::optional<ElboTerms> terms;
       if (mlp_step) {
-        step = mlp_step->run(x, train.beta);  // overwrites the gradients
+        step = mlp_step->run(x, train.beta, generator);  // overwrites the gradients
       } else {
-        const VaeOutput out = vae->forward(x);
-        terms = beta_elbo_loss(out.x_logits, x, out.mu, out.logvar, train.beta);
+        // VaeImpl::forward with eps drawn from the run's generator.
+        const Posterior q = vae->encoder()->encode(x);                                        // -> 2 x [B,D]
+        const auto eps = torch::randn(q.mu.sizes(), generator, torch::kFloat32).to(device);  // [B,D]
+        const auto z = q.mu + torch::exp(0.5 * q.logvar) * eps;                               // [B,D]
+        const auto x_logits = vae->decoder()->decode(z);                                      // -> [B,1,H,W]
+        terms = beta_elbo_loss(x_logits, x, q.mu, q.logvar, train.beta);
         step = {terms->recon.item<double>(), terms->kl.item<double>(), terms->loss.item<double>()};
       }
       DVAE_CHECK(std::isfinite(step.loss), "epoch ", epoch, ", batch ", b + 1, "/", batches, ": loss is ", step.loss,
@@ -343,7 +359,7 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
     append_line_durable(log_path, epoch_stats_to_json(stats).dump());
     meta.epoch = epoch;
     meta.last_stats = epoch_stats_to_json(stats);
-    save_checkpoint(checkpoint_path, *vae, meta, &optimizer);
+    save_checkpoint(checkpoint_path, *vae, meta, &optimizer, &generator);
     last = stats;
     if (callbacks.on_epoch) callbacks.on_epoch(stats);
   }

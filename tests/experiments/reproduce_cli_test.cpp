@@ -10,6 +10,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
 
@@ -39,8 +41,9 @@ struct TinySetup {
     config = dir.file("tiny.toml");
     test::write_bytes(config, kTinyConfig);
   }
-  std::string args(const std::string& out) const {
-    return "--quiet --threads 1 reproduce --preset quick --config " + config + " --dataset " + data + " --out " + out;
+  std::string args(const std::string& out, int threads = 1) const {
+    return "--quiet --threads " + std::to_string(threads) + " reproduce --preset quick --config " + config +
+           " --dataset " + data + " --out " + out;
   }
 };
 
@@ -136,6 +139,36 @@ TEST(ReproduceSlow, KilledRunResumesToTheSameResults) {
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_EQ(results_without_seconds(killed + "/report/results.csv"),
             results_without_seconds(reference + "/report/results.csv"));
+}
+
+// Every VAE's log lines without their timings, keyed by run folder name.
+std::map<std::string, std::string> vae_logs_without_timings(const std::string& out) {
+  std::map<std::string, std::string> logs;
+  for (const auto& e : fs::directory_iterator(out + "/vae")) {
+    std::ifstream in(e.path() / "log.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line);
+      j.erase("seconds");
+      j.erase("images_per_sec");
+      logs[e.path().filename().string()] += j.dump() + "\n";
+    }
+  }
+  return logs;
+}
+
+TEST(ReproduceSlow, TwoVaesTrainedTogetherMatchTrainingThemOneAfterTheOther) {
+  TinySetup s;
+  const std::string apart = s.dir.file("apart"), together = s.dir.file("together");
+  const auto one = test::run_dvae(s.args(apart, 1));  // one thread: one VAE after the other
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto two = test::run_dvae("--threads 2 reproduce --preset quick --config " + s.config + " --dataset " +
+                                  s.data + " --out " + together);  // two threads: both VAEs at once, one thread each
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_NE((two.out + two.err).find("alongside the other VAE, 1 thread"), std::string::npos) << two.out << two.err;
+  const auto a = vae_logs_without_timings(apart);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a, vae_logs_without_timings(together));
 }
 
 TEST(ReproduceCli, SecondRunOnTheSameFolderIsRefused) {
