@@ -7,13 +7,19 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <iomanip>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "cli/app.h"
 #include "core/check.h"
 #include "core/runtime.h"
 
 namespace {
+
+// addmm / (mm + add) above this ratio means spinning workers starve products.
+constexpr double kAddmmSlowdownLimit = 2.0;
 
 const char* env_or(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
@@ -22,9 +28,11 @@ const char* env_or(const char* name, const char* fallback) {
 
 // Re-executes dvae once with OPENBLAS_CORETYPE=SkylakeX when the CPU has
 // AVX-512 but OpenBLAS runs an older kernel (0.3.21 misidentifies recent
-// CPUs), and with OMP_WAIT_POLICY=PASSIVE when unset (spinning OpenMP workers
-// make small biased products on 2 threads many times slower). After the
-// re-exec, a float64 check of the new kernel decides whether to keep it.
+// CPUs), and with OMP_WAIT_POLICY=PASSIVE when the policy is unset and a quick
+// check finds small biased products (addmm) on all cores much slower than
+// plain ones (spinning OpenMP workers starve them on some 2-vCPU machines;
+// where they do not, the default policy is faster: workers wake sooner). After
+// the re-exec, a float64 check of the new kernel decides whether to keep it.
 // DVAE_BLAS_KERNEL=keep disables all of this.
 void choose_kernel_and_reexec(char** argv) {
   if (std::strcmp(env_or("DVAE_BLAS_KERNEL", ""), "keep") == 0) return;
@@ -50,10 +58,19 @@ void choose_kernel_and_reexec(char** argv) {
   if (!stage.empty()) return;
   bool change = false;
   std::string note;
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    note += "OMP_WAIT_POLICY=PASSIVE set by dvae; ";
-    change = true;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && cores >= 2) {
+    const double slowdown = dvae::addmm_slowdown(cores);
+    std::ostringstream check;
+    check << "addmm on " << cores << " threads " << std::fixed << std::setprecision(1) << slowdown
+          << "x the time of mm + add: ";
+    if (slowdown > kAddmmSlowdownLimit) {
+      ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+      note += check.str() + "OMP_WAIT_POLICY=PASSIVE set by dvae; ";
+      change = true;
+    } else {
+      note += check.str() + "OpenMP's default wait policy kept; ";
+    }
   }
   const dvae::CpuInfo cpu = dvae::cpu_info();
   const dvae::BlasInfo blas = dvae::blas_info();

@@ -186,6 +186,37 @@ double sgemm_gflops(int64_t n, int repeats) {
   return 2.0 * static_cast<double>(n) * n * n * repeats / seconds / 1e9;
 }
 
+double addmm_slowdown(int threads) {
+  torch::NoGradGuard no_grad;
+  const int before = at::get_num_threads();
+  at::set_num_threads(threads);
+  const auto x = torch::randn({100, 500});
+  const auto w = torch::randn({500, 500});
+  const auto bias = torch::randn({500});
+  auto out = torch::empty({100, 500});
+  const auto time = [&](bool biased) {
+    constexpr int kRepeats = 20;
+    for (int i = 0; i < 3; ++i) biased ? (void)torch::addmm_out(out, bias, x, w) : (void)torch::mm_out(out, x, w);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRepeats; ++i) {
+      if (biased) {
+        torch::addmm_out(out, bias, x, w);
+      } else {
+        torch::mm_out(out, x, w).add_(bias);
+      }
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  // Interleaved, best of three, so that a hiccup of the machine does not decide.
+  double biased = 1e30, plain = 1e30;
+  for (int round = 0; round < 3; ++round) {
+    biased = std::min(biased, time(true));
+    plain = std::min(plain, time(false));
+  }
+  at::set_num_threads(before);
+  return biased / plain;
+}
+
 torch::Device resolve_device(const std::string& name) {
   if (name == "auto") return compat::cuda_usable() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   if (name == "cpu") return torch::Device(torch::kCPU);

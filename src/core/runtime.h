@@ -49,6 +49,13 @@ double blas_self_check_error();
 /// Measured sgemm rate through LibTorch (GFLOP/s) for an n x n x n product.
 double sgemm_gflops(int64_t n, int repeats);
 
+/// How many times slower a small biased product (addmm, [100,500] x [500,500]
+/// + bias) runs than the same product as mm then an in-place add, on threads
+/// threads in this process: about 1 normally; 4-140 where spinning OpenMP
+/// workers starve the product (measured on 2-vCPU Intel machines with the
+/// default wait policy). Takes a few tens of milliseconds.
+double addmm_slowdown(int threads);
+
 /// Resolves "auto" | "cpu" | "cuda" | "cuda:K" to a device; throws dvae::UsageError
 /// naming --device when CUDA is asked for but not usable.
 torch::Device resolve_device(const std::string& name);
