@@ -100,13 +100,15 @@ def dvae_classify_timings(dvae):
         for name, beta in (("dis", "4"), ("std", "1")):
             run([dvae, "--quiet", "train", "--arch", "mlp", "--beta", beta, "--epochs", "1", "--limit-train", "5000",
                  "--limit-test", "1000", "--out", f"{d}/{name}"])
-        out, _, _ = run([dvae, "classify", "--standard", f"{d}/std/checkpoint.pt", "--disentangled",
-                         f"{d}/dis/checkpoint.pt", "--no-supervised", "--out", f"{d}/grid"])
+        out, _, err = run([dvae, "classify", "--standard", f"{d}/std/checkpoint.pt", "--disentangled",
+                           f"{d}/dis/checkpoint.pt", "--no-supervised", "--out", f"{d}/grid"])
+        out += err
         m = re.search(r"(\d+) probe heads trained in ([\d.]+) s", out)
         heads, grid = int(m.group(1)), float(m.group(2))
-        out, _, _ = run([dvae, "classify", "--standard", f"{d}/std/checkpoint.pt", "--disentangled",
-                         f"{d}/dis/checkpoint.pt", "--sizes", "all", "--epochs", "1", "--supervised-epochs", "1",
-                         "--out", f"{d}/sup"])
+        out, _, err = run([dvae, "classify", "--standard", f"{d}/std/checkpoint.pt", "--disentangled",
+                           f"{d}/dis/checkpoint.pt", "--sizes", "all", "--epochs", "1", "--supervised-epochs", "1",
+                           "--out", f"{d}/sup"])
+        out += err
         m = re.search(r"supervised n=all trial \d+: accuracy [\d.]+ \(([\d.]+) s\)", out)
         return grid, heads, float(m.group(1))
 
@@ -133,6 +135,7 @@ def fmt_range(values):
     return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
 
 
+HAND_MARKER = "<!-- by hand below: kept when this script rewrites the file -->"
 DVAE_CHOICE = "dvae (its choice: SkylakeX, 2 threads, wait policy from its addmm check)"
 TORCH_BEST = ("PyTorch-Python best settings: SkylakeX, PASSIVE, 1 thread",
               "PyTorch-Python best settings: SkylakeX, PASSIVE, 2 threads",
@@ -214,8 +217,15 @@ def main():
         lines.append("")
         lines.append(f"**{arch}**: dvae / PyTorch-Python at its best = {d / best:.2f}x for one training; "
                      f"two dvae trainings at once (as `dvae reproduce` runs the two VAEs) = {pair / best:.2f}x.")
+    # Everything after the marker is written by hand (whole-pipeline runs, GPU); keep it.
+    kept = ""
+    if os.path.exists(a.out):
+        with open(a.out) as f:
+            old = f.read()
+        if HAND_MARKER in old:
+            kept = "\n" + old[old.index(HAND_MARKER):]
     with open(a.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join(lines) + "\n" + kept)
     print(f"wrote {a.out}")
 
 
