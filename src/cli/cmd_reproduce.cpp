@@ -44,7 +44,7 @@ void add_reproduce_command(CLI::App& app, GlobalOptions& global) {
       "reproduce",
       "train both VAEs per architecture, run the few-label grid with the supervised baseline, draw every figure and "
       "write OUT/report/index.html; rerunning resumes");
-  cmd->add_option("--preset", args->preset, "quick (about 10 minutes on 2 cores) | paper (the paper's settings)")
+  cmd->add_option("--preset", args->preset, "quick (about 6 minutes on 2 cores) | paper (the paper's settings)")
       ->capture_default_str();
   cmd->add_option("--config", args->config_file,
                   "TOML file overriding any setting (keys: mlp_epochs, cnn_epochs, mlp_beta, cnn_beta, sizes, "
