@@ -92,6 +92,7 @@ Dataset vae_training_data(const Dataset& data, int64_t images, uint64_t seed) {
 
 struct TrainedVae {
   std::string model;  // "standard" | "disentangled"
+  std::string label;  // "mlp standard VAE (beta 1, 50 epochs)"
   double beta = 1;
   std::string run_dir;
   std::string checkpoint;
@@ -171,7 +172,6 @@ ReproduceOutcome reproduce(const ReproduceConfig& config, const ReproduceContext
       size_t index;
       TrainOptions train;
       std::string key;
-      std::string label;
     };
     std::vector<TrainedVae> vaes;
     std::vector<PendingVae> pending;
@@ -194,8 +194,8 @@ ReproduceOutcome reproduce(const ReproduceConfig& config, const ReproduceContext
       tv.epochs = train.epochs;
       tv.run_dir = ctx.out_dir + "/vae/" + arch + "-beta" + beta_text(beta) + "-" + short_key(key);
       tv.checkpoint = tv.run_dir + "/checkpoint.pt";
-      const std::string label = arch + " " + name + " VAE (beta " + beta_text(beta) + ", " +
-                                std::to_string(train.epochs) + " epochs)";
+      tv.label = arch + " " + name + " VAE (beta " + beta_text(beta) + ", " + std::to_string(train.epochs) + " epochs)";
+      const std::string& label = tv.label;
       auto record = db.find(key);
       if (ctx.force && record) {
         db.erase(key);
@@ -210,7 +210,7 @@ ReproduceOutcome reproduce(const ReproduceConfig& config, const ReproduceContext
         tv.seconds = record->seconds;
         ++outcome.units_skipped;
       } else {
-        pending.push_back({vaes.size(), train, key, label});
+        pending.push_back({vaes.size(), train, key});
       }
       vaes.push_back(tv);
     }
@@ -221,12 +221,13 @@ ReproduceOutcome reproduce(const ReproduceConfig& config, const ReproduceContext
     const auto train_one = [&](size_t p) {
       const PendingVae& job = pending[p];
       TrainedVae& tv = vaes[job.index];
+      const std::string& label = tv.label;
       const auto t0 = Clock::now();
       const double cost = vae_cost(arch);
       TrainCallbacks callbacks;
       callbacks.on_epoch = [&](const EpochStats& s) {
         std::ostringstream msg;
-        msg << job.label << ": epoch " << s.epoch << "/" << job.train.epochs << " test ELBO " << std::fixed
+        msg << label << ": epoch " << s.epoch << "/" << job.train.epochs << " test ELBO " << std::fixed
             << std::setprecision(2) << s.test_elbo << " KL " << s.test_kl << " active " << s.active_latents << " ("
             << std::setprecision(0) << s.images_per_sec << " img/s)";
         std::lock_guard<std::mutex> lock(progress_mutex);
@@ -237,7 +238,7 @@ ReproduceOutcome reproduce(const ReproduceConfig& config, const ReproduceContext
       };
       {
         std::lock_guard<std::mutex> lock(progress_mutex);
-        progress.say(job.label + ": training" +
+        progress.say(label + ": training" +
                      (together ? " (alongside the other VAE, " + std::to_string(at::get_num_threads()) + " thread" +
                                      (at::get_num_threads() == 1 ? "" : "s") + ")"
                                : std::string()));
@@ -280,14 +281,12 @@ ReproduceOutcome reproduce(const ReproduceConfig& config, const ReproduceContext
     for (const auto& job : pending) {
       const TrainedVae& tv = vaes[job.index];
       progress.advance(vae_cost(arch));
-      db.put({job.key, "vae", job.label, fs::relative(tv.checkpoint, ctx.out_dir).string(), tv.checkpoint_sha, tv.stats,
+      db.put({job.key, "vae", tv.label, fs::relative(tv.checkpoint, ctx.out_dir).string(), tv.checkpoint_sha, tv.stats,
               tv.seconds});
       ++outcome.units_run;
     }
-    for (size_t i = 0; i < vaes.size(); ++i) {
-      const std::string label = arch + " " + vaes[i].model + " VAE (beta " + beta_text(vaes[i].beta) + ", " +
-                                std::to_string(vaes[i].epochs) + " epochs)";
-      report.durations.emplace_back(label + (together ? ", trained together" : ""), vaes[i].seconds);
+    for (const auto& tv : vaes) {
+      report.durations.emplace_back(tv.label + (together ? ", trained together" : ""), tv.seconds);
     }
 
     // --- Units: the classifier cells ------------------------------------------
