@@ -2,6 +2,7 @@
 #include "training/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <map>
@@ -53,6 +54,72 @@ std::map<std::string, std::pair<std::vector<int64_t>, c10::ScalarType>> tensor_s
   for (const auto& p : m.named_parameters()) sig[p.key()] = {p.value().sizes().vec(), p.value().scalar_type()};
   for (const auto& b : m.named_buffers()) sig[b.key()] = {b.value().sizes().vec(), b.value().scalar_type()};
   return sig;
+}
+
+// CRC-32 of names and contents. LibTorch's zip reader does not check its own
+// CRCs, so without this a damaged tensor would load silently.
+class Digest {
+ public:
+  void add(const std::string& name, const torch::Tensor& tensor) {
+    crc_ = crc32(crc_, reinterpret_cast<const Bytef*>(name.data()), static_cast<uInt>(name.size()));
+    const torch::Tensor t = tensor.detach().cpu().contiguous();
+    const auto* bytes = static_cast<const Bytef*>(t.data_ptr());
+    size_t left = t.numel() * t.element_size();
+    while (left > 0) {
+      const size_t n = std::min<size_t>(left, 1u << 30);
+      crc_ = crc32(crc_, bytes, static_cast<uInt>(n));
+      bytes += n;
+      left -= n;
+    }
+  }
+  void add(const torch::nn::Module& m) {
+    for (const auto& p : m.named_parameters()) add(p.key(), p.value());
+    for (const auto& b : m.named_buffers()) add(b.key(), b.value());
+  }
+  void add(const FlatOptimizer& o) {
+    add("flat", o.flat_params());
+    for (const auto& s : o.state()) add("state", s);
+  }
+  std::string hex() const {
+    char buf[9];
+    std::snprintf(buf, sizeof buf, "%08lx", static_cast<unsigned long>(crc_));
+    return buf;
+  }
+
+ private:
+  uLong crc_ = crc32(0L, Z_NULL, 0);
+};
+
+template <typename T>
+std::string digest_of(const T& x) {
+  Digest d;
+  d.add(x);
+  return d.hex();
+}
+
+std::string digest_of_rng(const torch::Tensor& state) {
+  Digest d;
+  d.add("rng_cpu", state);
+  return d.hex();
+}
+
+// Compares a part's digest with the one saved (checkpoints written before
+// digests existed have none and are taken as they are).
+void check_digest(const nlohmann::json& saved, const char* part, const std::string& actual, const std::string& path) {
+  if (!saved.is_object() || !saved.contains(part)) return;
+  DVAE_CHECK(saved[part] == actual, path, ": ", part, " data does not match its checksum (", actual, " instead of ",
+             saved[part].dump(), "), the file is corrupt; ", kHint);
+}
+
+nlohmann::json read_digests(torch::serialize::InputArchive& archive, const std::string& path) {
+  c10::IValue value;
+  if (!archive.try_read("digests", value)) return nullptr;
+  try {
+    DVAE_CHECK(value.isString(), path, ": checksums are not a string");
+    return nlohmann::json::parse(value.toStringRef());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": checksums are not JSON (" + e.what() + "), the file is corrupt; " + kHint);
+  }
 }
 
 }  // namespace
@@ -117,6 +184,9 @@ void save_checkpoint(const std::string& path, torch::nn::Module& vae, const Chec
     rng_state = gen.get_state();  // uint8 [5056]
   }
   archive.write("rng_cpu", rng_state, /*is_buffer=*/true);
+  nlohmann::json digests = {{"model", digest_of(vae)}, {"rng_cpu", digest_of_rng(rng_state)}};
+  if (optimizer != nullptr) digests["optimizer"] = digest_of(*optimizer);
+  archive.write("digests", c10::IValue(digests.dump()));
   write_atomic_with(path, [&](const std::string& tmp_path) {
     try {
       archive.save_to(tmp_path);
@@ -137,6 +207,7 @@ CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& va
   torch::serialize::InputArchive archive;
   open_archive(path, archive);
   CheckpointMeta meta = read_meta(archive, path);
+  const nlohmann::json digests = read_digests(archive, path);
   const auto expected = tensor_signature(vae);
   try {
     torch::serialize::InputArchive model_archive;
@@ -154,6 +225,7 @@ CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& va
                " has another shape or type than the model expects (arch ", meta.arch, ", ", meta.latent_dim,
                " latents), ", kHint, " for this architecture");
   }
+  check_digest(digests, "model", digest_of(vae), path);
   if (optimizer != nullptr) {
     try {
       torch::serialize::InputArchive optimizer_archive;
@@ -163,11 +235,17 @@ CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& va
       throw Error(path + ": optimiser state missing or of another optimiser (" + first_line(e.what()) + "), " +
                   kHint + " with the same --optimizer");
     }
+    check_digest(digests, "optimizer", digest_of(*optimizer), path);
   }
   if (restore_rng) {
     torch::Tensor rng_state;
     try {
       archive.read("rng_cpu", rng_state, /*is_buffer=*/true);
+    } catch (const std::exception& e) {
+      throw Error(path + ": random generator state missing or invalid (" + first_line(e.what()) + "), " + kHint);
+    }
+    check_digest(digests, "rng_cpu", digest_of_rng(rng_state), path);
+    try {
       at::Generator gen = generator != nullptr ? *generator : at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(rng_state);

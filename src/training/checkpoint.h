@@ -4,7 +4,9 @@
 // every failure into a dvae::Error that names the file.
 //
 // Archive layout: "meta" (JSON string), "model" (VaeImpl::save), "optimizer"
-// (training checkpoints only), "rng_cpu" (uint8 generator state).
+// (training checkpoints only), "rng_cpu" (uint8 generator state), "digests"
+// (JSON: CRC-32 of the model, optimiser and generator tensors, checked on load
+// because LibTorch's zip reader skips the archive's own CRCs).
 #pragma once
 
 #include <torch/torch.h>

@@ -94,16 +94,38 @@ TEST(Checkpoint, TruncatedFileIsAnError) {
 
 TEST(Checkpoint, CorruptFileIsAnError) {
   test::TempDir dir;
-  const std::string path = write_checkpoint(dir, test::tiny_model());
+  Vae saved = nullptr;
+  const std::string path = write_checkpoint(dir, test::tiny_model(), &saved);
   const std::string bytes = read_file(path);
   write_file_atomic(path, "this is not a checkpoint\n");
   expect_error_naming([&] { load_vae(path); }, path);
-  // Garbage over the zip's central directory and over the middle of the data.
-  for (size_t at : {bytes.size() - 200, bytes.size() / 3}) {
-    std::string bad = bytes;
-    for (size_t i = at; i < at + 64 && i < bad.size(); ++i) bad[i] = static_cast<char>(bad[i] ^ 0x5a);
+
+  // One flipped byte inside a weight tensor's data (found by its bytes in the
+  // file): LibTorch's reader does not check the zip's CRCs, dvae's digest must.
+  const torch::Tensor w = saved->named_parameters()["encoder.fc1.weight"].contiguous();
+  const std::string raw(static_cast<const char*>(w.data_ptr()), 64);
+  const size_t at = bytes.find(raw);
+  ASSERT_NE(at, std::string::npos);
+  std::string bad = bytes;
+  bad[at + 5] = static_cast<char>(bad[at + 5] ^ 0x10);
+  write_file_atomic(path, bad);
+  expect_error_naming([&] { load_vae(path); }, path, "checksum");
+
+  // Garbage anywhere (64 bytes at 16 places): an error, or (in padding or
+  // duplicated headers) exactly the saved weights, never other weights.
+  for (int k = 0; k < 16; ++k) {
+    bad = bytes;
+    const size_t from = bytes.size() * k / 16;
+    for (size_t i = from; i < from + 64 && i < bad.size(); ++i) bad[i] = static_cast<char>(bad[i] ^ 0x5a);
     write_file_atomic(path, bad);
-    expect_error_naming([&] { load_vae(path); }, path);
+    try {
+      const LoadedVae loaded = load_vae(path);
+      for (const auto& p : saved->named_parameters()) {
+        EXPECT_TRUE(torch::equal(p.value(), loaded.vae->named_parameters()[p.key()])) << "offset " << from;
+      }
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
   }
 }
 
