@@ -3,7 +3,9 @@
 // loaded; a rerun skips finished units; a run killed with SIGKILL part-way
 // resumes to the same results; a second run on the same folder is refused.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,7 +184,19 @@ TEST(ReproduceCli, SecondRunOnTheSameFolderIsRefused) {
     execl("/usr/bin/flock", "flock", (out + "/.dvae.lock").c_str(), "sleep", "30", static_cast<char*>(nullptr));
     _exit(127);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Wait until flock holds the lock (a fixed sleep is too short on a loaded machine).
+  const std::string lock = out + "/.dvae.lock";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool held = false;
+  while (!held && std::chrono::steady_clock::now() < deadline) {
+    const int fd = open(lock.c_str(), O_RDONLY);
+    if (fd >= 0) {
+      held = flock(fd, LOCK_EX | LOCK_NB) != 0;
+      close(fd);  // also releases the lock if we got it
+    }
+    if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(held) << "flock did not take " << lock;
   const auto r = test::run_dvae(s.args(out));
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
