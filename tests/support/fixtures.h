@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ struct MalformedIdxCase {
   std::string file;    ///< the broken file, e.g. "train-images-idx3-ubyte" or "train-labels-idx1-ubyte.gz"
   std::string expect;  ///< a substring the error message must contain
 };
+
+/// Prints a case as its name in test logs (instead of its bytes).
+inline void PrintTo(const MalformedIdxCase& c, std::ostream* os) { *os << c.name << " (" << c.file << ")"; }
 
 /// Every malformed case dvae must reject (missing, directory, empty, bad magic,
 /// wrong type, wrong rank, truncated/trailing, absurd dims, corrupt gzip, ...).
