@@ -18,4 +18,10 @@ namespace dvae {
 /// batches of `batch` images on the device of the encoder's parameters.
 torch::Tensor extract_features(EncoderImpl& encoder, const ImageSet& set, bool with_logvar, int64_t batch = 1000);
 
+/// The same for images held in a tensor: uint8 [N,H,W] grey levels 0..255 (as
+/// ImageSet holds them), or float [N,1,H,W] in [0,1]. Throws dvae::Error on
+/// another type or rank.
+torch::Tensor extract_features(EncoderImpl& encoder, const torch::Tensor& images, bool with_logvar,
+                               int64_t batch = 1000);
+
 }  // namespace dvae

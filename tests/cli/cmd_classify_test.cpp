@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "core/atomic_file.h"
-#include "dvae/version.h"
+#include "support/checkpoint_fixtures.h"
 #include "support/fixtures.h"
 #include "training/checkpoint.h"
 
@@ -19,20 +19,7 @@ void write_vae(const std::string& path, double beta, uint64_t seed) {
   m.image_size = 8;
   m.mlp_hidden = 16;
   m.latent_dim = 3;
-  torch::manual_seed(seed);
-  Vae vae(m);
-  CheckpointMeta meta;
-  meta.arch = "mlp";
-  meta.latent_dim = 3;
-  meta.beta = beta;
-  meta.dataset = "synthetic";
-  meta.seed = seed;
-  meta.epoch = 1;
-  meta.epochs = 1;
-  meta.dvae_version = kVersion;
-  meta.model_options = model_options_to_json(m);
-  meta.train_options = nlohmann::json::object();
-  save_checkpoint(path, *vae, meta, nullptr);
+  test::save_untrained_vae(path, m, beta, seed);
 }
 
 struct ClassifyFixture {

@@ -47,5 +47,23 @@ TEST(features, RestoresTrainingModeAndRejectsEmptySet) {
   EXPECT_THROW(extract_features(*enc, ImageSet{}, false), Error);
 }
 
+TEST(features, TensorOfBytesOrFloatsGivesTheSameFeaturesAsTheImageSet) {
+  auto enc = std::make_shared<test::ToyEncoderImpl>(16, 3, 1);
+  const ImageSet set = tiny_set(5);
+  const auto from_set = extract_features(*enc, set, true, 2);
+  EXPECT_TRUE(torch::equal(extract_features(*enc, set.images, true, 2), from_set));
+  const auto floats = set.images.to(torch::kFloat).div(255.0f).unsqueeze(1);  // [5,4,4] -> [5,1,4,4]
+  EXPECT_TRUE(torch::equal(extract_features(*enc, floats, true, 4), from_set));
+}
+
+TEST(features, TensorOfAnotherTypeOrRankIsAnError) {
+  auto enc = std::make_shared<test::ToyEncoderImpl>(16, 3, 1);
+  const ImageSet set = tiny_set(2);
+  for (const auto& bad : {set.images.to(torch::kFloat), set.images.unsqueeze(1), set.images.to(torch::kInt),
+                          torch::Tensor(), torch::zeros({0, 4, 4}, torch::kUInt8)}) {
+    EXPECT_THROW(extract_features(*enc, bad, false), Error);
+  }
+}
+
 }  // namespace
 }  // namespace dvae

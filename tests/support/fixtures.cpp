@@ -226,6 +226,20 @@ RunResult run_shell(const std::string& command) {
   return r;
 }
 
+std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields;
+    std::istringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) fields.push_back(cell);
+    rows.push_back(fields);
+  }
+  return rows;
+}
+
 RunResult run_dvae(const std::string& args) { return run_shell(std::string(DVAE_BINARY) + " " + args); }
 
 std::string real_mnist_dir() {

@@ -65,6 +65,9 @@ std::vector<MalformedIdxCase> malformed_idx_cases();
 /// dir with one file broken as c says; returns the broken file's path.
 std::string write_malformed_mnist(const std::string& dir, const MalformedIdxCase& c);
 
+/// Rows of comma-separated text (no quoting), one vector of fields per line.
+std::vector<std::vector<std::string>> parse_csv(const std::string& text);
+
 /// Result of running a command.
 struct RunResult {
   int exit_code = -1;   ///< exit status (or 128+signal)

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "support/checkpoint_fixtures.h"
 #include "training/checkpoint.h"
 #include "training_fixtures.h"
 
@@ -17,16 +18,9 @@ namespace dvae {
 namespace {
 
 CheckpointMeta meta_for(const ModelOptions& model) {
-  CheckpointMeta meta;
-  meta.arch = model.arch;
-  meta.latent_dim = model.latent_dim;
-  meta.beta = 4.0;
-  meta.dataset = "synthetic";
-  meta.seed = 3;
+  CheckpointMeta meta = test::checkpoint_meta(model, 4.0, 3);
   meta.epoch = 2;
   meta.epochs = 5;
-  meta.dvae_version = "test";
-  meta.model_options = model_options_to_json(model);
   meta.train_options = train_options_to_json(TrainOptions{});
   return meta;
 }
