@@ -66,7 +66,7 @@ if [[ "$major" -lt 2 ]]; then
 fi
 
 # 2. Compile flags: configure dvae (no build) in a directory of our own.
-cmake -S "$root" -B "$cache/cmake" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDVAE_BUILD_TESTS=ON \
+cmake -S "$root" -B "$cache/cmake" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDVAE_BUILD_TESTS=ON -DDVAE_UNITY_BUILD=OFF \
   > "$cache/cmake.log" 2>&1 || { cat "$cache/cmake.log" >&2; exit 1; }
 
 # 3. Direct includes of LibTorch headers that 2.x lacks would silently resolve

@@ -47,7 +47,8 @@ std::string gp_file(const std::string& name) {
   return out + "'";
 }
 
-std::string fmt(double v) {
+// A number as gnuplot reads it back.
+std::string gp_number(double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.6g", v);
   return buf;
@@ -71,8 +72,8 @@ std::string last_lines(const std::string& text, size_t count) {
 
 /// Display names of the paper's three models, in legend order.
 std::string model_title(const std::string& model, double beta) {
-  if (model == "disentangled") return "disentangled VAE (beta=" + fmt(beta) + ")";
-  if (model == "standard") return "standard VAE (beta=" + fmt(beta) + ")";
+  if (model == "disentangled") return "disentangled VAE (beta=" + gp_number(beta) + ")";
+  if (model == "standard") return "standard VAE (beta=" + gp_number(beta) + ")";
   if (model == "supervised") return "supervised baseline";
   return model;
 }
@@ -240,10 +241,10 @@ PlotFiles render_labelled_image(const std::string& image_png, const ImageLabels&
                                     : fs::absolute(image_path).string();
   std::ostringstream b;
   b << "unset key\nunset border\nunset colorbox\n"
-    << "set lmargin at screen " << fmt(static_cast<double>(left) / width) << "\n"
-    << "set rmargin at screen " << fmt(static_cast<double>(left + w) / width) << "\n"
-    << "set bmargin at screen " << fmt(static_cast<double>(bottom) / height) << "\n"
-    << "set tmargin at screen " << fmt(static_cast<double>(bottom + h) / height) << "\n"
+    << "set lmargin at screen " << gp_number(static_cast<double>(left) / width) << "\n"
+    << "set rmargin at screen " << gp_number(static_cast<double>(left + w) / width) << "\n"
+    << "set bmargin at screen " << gp_number(static_cast<double>(bottom) / height) << "\n"
+    << "set tmargin at screen " << gp_number(static_cast<double>(bottom + h) / height) << "\n"
     << "set xrange [-0.5:" << w - 0.5 << "]\nset yrange [-0.5:" << h - 0.5 << "]\n";
   if (!labels.title.empty()) b << "set title " << gnuplot_quote(labels.title) << "\n";
   b << "set ytics (";
@@ -334,8 +335,8 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
     const auto& s = summary[i];
     lowest = std::min(lowest, 100.0 * (s.mean - s.stddev));
     const double x = s.n == -1 ? kAllLabelsX : static_cast<double>(s.n);
-    csv << s.arch << "," << s.model << "," << fmt(s.beta) << "," << s.n << "," << fmt(x) << "," << fmt(s.mean)
-        << "," << fmt(s.stddev) << "," << s.trials << "\n";
+    csv << s.arch << "," << s.model << "," << gp_number(s.beta) << "," << s.n << "," << gp_number(x) << "," << gp_number(s.mean)
+        << "," << gp_number(s.stddev) << "," << s.trials << "\n";
     if (std::find(archs.begin(), archs.end(), s.arch) == archs.end()) archs.push_back(s.arch);
     ns.insert(s.n);
     const bool new_block = blocks.empty() || blocks.back().first != s.arch || blocks.back().second.first != s.model;
@@ -344,7 +345,7 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
       blocks.push_back({s.arch, {s.model, s.beta}});
       dat << "# block " << blocks.size() - 1 << ": " << s.arch << " " << s.model << "\n";
     }
-    dat << fmt(x) << " " << fmt(100.0 * s.mean) << " " << fmt(100.0 * s.stddev) << " " << s.trials << "\n";
+    dat << gp_number(x) << " " << gp_number(100.0 * s.mean) << " " << gp_number(100.0 * s.stddev) << " " << s.trials << "\n";
   }
   write_file_atomic(stem + ".csv", csv.str());
   write_file_atomic(stem + ".dat", dat.str());
@@ -353,7 +354,7 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
   tics << "set xtics (";
   bool first = true;
   for (int64_t n : ns) {
-    tics << (first ? "" : ", ") << (n == -1 ? std::string("\"all\" ") + fmt(kAllLabelsX)
+    tics << (first ? "" : ", ") << (n == -1 ? std::string("\"all\" ") + gp_number(kAllLabelsX)
                                             : "\"" + std::to_string(n) + "\" " + std::to_string(n));
     first = false;
   }
@@ -362,10 +363,10 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
   std::ostringstream b;
   b << "set multiplot layout 1," << panels
     << " title \"Test accuracy against labelled training images per class (mean +- 1 std over trials)\"\n"
-    << "set logscale x\nset xrange [0.7:" << fmt(kAllLabelsX * 1.6) << "]\n"
+    << "set logscale x\nset xrange [0.7:" << gp_number(kAllLabelsX * 1.6) << "]\n"
     << tics.str() << "set ytics nomirror\nset grid xtics ytics lc rgb '#dddddd'\n"
     << "set xlabel \"labelled images per class (log scale)\"\nset ylabel \"test accuracy (%)\"\n"
-    << "set yrange [" << fmt(std::max(0.0, 10.0 * std::floor(lowest / 10.0 - 0.5))) << ":100]\n"
+    << "set yrange [" << gp_number(std::max(0.0, 10.0 * std::floor(lowest / 10.0 - 0.5))) << ":100]\n"
     << "set key top left box opaque\nset bars 2\n";
   for (const auto& arch : archs) {
     b << "set title " << gnuplot_quote(upper(arch) + " architecture") << "\n" << "plot ";
@@ -397,18 +398,18 @@ PlotFiles plot_latent_kl(const std::vector<double>& kl, const std::string& title
   for (size_t d = 0; d < kl.size(); ++d) {
     const bool c = kl[d] < collapsed_kl;
     collapsed += c ? 1 : 0;
-    csv << d << "," << fmt(kl[d]) << "," << (c ? 1 : 0) << "\n";
-    dat << d << " " << fmt(kl[d]) << " " << (c ? 1 : 0) << "\n";
+    csv << d << "," << gp_number(kl[d]) << "," << (c ? 1 : 0) << "\n";
+    dat << d << " " << gp_number(kl[d]) << " " << (c ? 1 : 0) << "\n";
   }
   fs::create_directories(fs::path(stem).has_parent_path() ? fs::path(stem).parent_path() : fs::path("."));
   write_file_atomic(stem + ".csv", csv.str());
   write_file_atomic(stem + ".dat", dat.str());
   std::ostringstream b;
   b << "set title " << gnuplot_quote(title + "\n" + std::to_string(collapsed) + " of " + std::to_string(kl.size()) +
-                                     " latents collapsed (KL < " + fmt(collapsed_kl) + " nats, grey)")
+                                     " latents collapsed (KL < " + gp_number(collapsed_kl) + " nats, grey)")
     << "\n"
     << "unset key\nset style fill solid 0.85 border rgb '#333333'\nset boxwidth 0.7\n"
-    << "set xrange [-0.7:" << fmt(static_cast<double>(kl.size()) - 0.3) << "]\nset yrange [0:*]\n"
+    << "set xrange [-0.7:" << gp_number(static_cast<double>(kl.size()) - 0.3) << "]\nset yrange [0:*]\n"
     << "set xlabel \"latent unit\"\nset ylabel \"KL(q(z_d|x) || N(0,1)) on the test set (nats)\"\n"
     << "set grid ytics lc rgb '#dddddd'\nset xtics nomirror\nset ytics nomirror\n"
     << "plot " << gp_file(base + ".dat")
@@ -441,7 +442,7 @@ PlotFiles plot_confusion(const std::vector<std::vector<int64_t>>& confusion, con
     for (size_t j = 0; j < c; ++j) {
       csv << "," << confusion[i][j];
       const double frac = total > 0 ? static_cast<double>(confusion[i][j]) / static_cast<double>(total) : 0.0;
-      dat << j << " " << i << " " << fmt(frac) << " " << confusion[i][j] << "\n";
+      dat << j << " " << i << " " << gp_number(frac) << " " << confusion[i][j] << "\n";
     }
     csv << "\n";
     dat << "\n";
@@ -452,7 +453,7 @@ PlotFiles plot_confusion(const std::vector<std::vector<int64_t>>& confusion, con
   const double hi = static_cast<double>(c) - 0.5;
   std::ostringstream b;
   b << "set title " << gnuplot_quote(title) << "\nunset key\n"
-    << "set xrange [-0.5:" << fmt(hi) << "]\nset yrange [" << fmt(hi) << ":-0.5]\n"
+    << "set xrange [-0.5:" << gp_number(hi) << "]\nset yrange [" << gp_number(hi) << ":-0.5]\n"
     << "set xtics 1 nomirror\nset ytics 1 nomirror\nset size ratio -1\n"
     << "set xlabel \"predicted class\"\nset ylabel \"true class\"\n"
     << "set cbrange [0:1]\nset cblabel \"fraction of the true class\"\n"
@@ -474,10 +475,10 @@ PlotFiles plot_training_curves(const std::vector<EpochRecord>& log, const std::s
   csv << "epoch,train_recon,train_kl,test_recon,test_kl,test_elbo,beta\n";
   dat << "# epoch train_recon train_kl test_recon test_kl test_elbo\n";
   for (const auto& e : log) {
-    csv << e.epoch << "," << fmt(e.train_recon) << "," << fmt(e.train_kl) << "," << fmt(e.test_recon) << ","
-        << fmt(e.test_kl) << "," << fmt(e.test_elbo) << "," << fmt(e.beta) << "\n";
-    dat << e.epoch << " " << fmt(e.train_recon) << " " << fmt(e.train_kl) << " " << fmt(e.test_recon) << " "
-        << fmt(e.test_kl) << " " << fmt(e.test_elbo) << "\n";
+    csv << e.epoch << "," << gp_number(e.train_recon) << "," << gp_number(e.train_kl) << "," << gp_number(e.test_recon) << ","
+        << gp_number(e.test_kl) << "," << gp_number(e.test_elbo) << "," << gp_number(e.beta) << "\n";
+    dat << e.epoch << " " << gp_number(e.train_recon) << " " << gp_number(e.train_kl) << " " << gp_number(e.test_recon) << " "
+        << gp_number(e.test_kl) << " " << gp_number(e.test_elbo) << "\n";
   }
   fs::create_directories(fs::path(stem).has_parent_path() ? fs::path(stem).parent_path() : fs::path("."));
   write_file_atomic(stem + ".csv", csv.str());

@@ -10,6 +10,7 @@
 #include "analysis/png.h"
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "gnuplot_check.h"
 #include "support/fixtures.h"
 #include "tiny_models.h"
 #include "training/checkpoint.h"
@@ -19,14 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool have_gnuplot() {
-  try {
-    find_gnuplot();
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
+using test::have_gnuplot;
 
 VaeParts tiny_vae() {
   // 3 latents on 4x4 images: latent 0 drives every pixel, latents 1 and 2 nothing.

@@ -12,6 +12,7 @@
 #include "analysis/png.h"
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "gnuplot_check.h"
 #include "support/fixtures.h"
 
 namespace dvae {
@@ -19,14 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool have_gnuplot() {
-  try {
-    find_gnuplot();
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
+using test::have_gnuplot;
 
 #define REQUIRE_GNUPLOT() \
   if (!have_gnuplot()) GTEST_SKIP() << "gnuplot not installed"

@@ -4,15 +4,12 @@
 
 #include "core/check.h"
 #include "models/cnn.h"
+#include "param_count.h"
 
 namespace dvae {
 namespace {
 
-int64_t count_params(torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using test::count_params;
 
 TEST(Cnn, ShapesAndParameterCountsFollowThePaper) {
   torch::manual_seed(0);
