@@ -335,8 +335,8 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
     const auto& s = summary[i];
     lowest = std::min(lowest, 100.0 * (s.mean - s.stddev));
     const double x = s.n == -1 ? kAllLabelsX : static_cast<double>(s.n);
-    csv << s.arch << "," << s.model << "," << gp_number(s.beta) << "," << s.n << "," << gp_number(x) << "," << gp_number(s.mean)
-        << "," << gp_number(s.stddev) << "," << s.trials << "\n";
+    csv << s.arch << "," << s.model << "," << gp_number(s.beta) << "," << s.n << "," << gp_number(x) << ","
+        << gp_number(s.mean) << "," << gp_number(s.stddev) << "," << s.trials << "\n";
     if (std::find(archs.begin(), archs.end(), s.arch) == archs.end()) archs.push_back(s.arch);
     ns.insert(s.n);
     const bool new_block = blocks.empty() || blocks.back().first != s.arch || blocks.back().second.first != s.model;
@@ -345,7 +345,8 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
       blocks.push_back({s.arch, {s.model, s.beta}});
       dat << "# block " << blocks.size() - 1 << ": " << s.arch << " " << s.model << "\n";
     }
-    dat << gp_number(x) << " " << gp_number(100.0 * s.mean) << " " << gp_number(100.0 * s.stddev) << " " << s.trials << "\n";
+    dat << gp_number(x) << " " << gp_number(100.0 * s.mean) << " " << gp_number(100.0 * s.stddev) << " " << s.trials
+        << "\n";
   }
   write_file_atomic(stem + ".csv", csv.str());
   write_file_atomic(stem + ".dat", dat.str());
@@ -475,10 +476,11 @@ PlotFiles plot_training_curves(const std::vector<EpochRecord>& log, const std::s
   csv << "epoch,train_recon,train_kl,test_recon,test_kl,test_elbo,beta\n";
   dat << "# epoch train_recon train_kl test_recon test_kl test_elbo\n";
   for (const auto& e : log) {
-    csv << e.epoch << "," << gp_number(e.train_recon) << "," << gp_number(e.train_kl) << "," << gp_number(e.test_recon) << ","
-        << gp_number(e.test_kl) << "," << gp_number(e.test_elbo) << "," << gp_number(e.beta) << "\n";
-    dat << e.epoch << " " << gp_number(e.train_recon) << " " << gp_number(e.train_kl) << " " << gp_number(e.test_recon) << " "
-        << gp_number(e.test_kl) << " " << gp_number(e.test_elbo) << "\n";
+    csv << e.epoch << "," << gp_number(e.train_recon) << "," << gp_number(e.train_kl) << ","
+        << gp_number(e.test_recon) << "," << gp_number(e.test_kl) << "," << gp_number(e.test_elbo) << ","
+        << gp_number(e.beta) << "\n";
+    dat << e.epoch << " " << gp_number(e.train_recon) << " " << gp_number(e.train_kl) << " "
+        << gp_number(e.test_recon) << " " << gp_number(e.test_kl) << " " << gp_number(e.test_elbo) << "\n";
   }
   fs::create_directories(fs::path(stem).has_parent_path() ? fs::path(stem).parent_path() : fs::path("."));
   write_file_atomic(stem + ".csv", csv.str());

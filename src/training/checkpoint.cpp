@@ -76,8 +76,9 @@ class Digest {
     for (const auto& p : m.named_parameters()) add(p.key(), p.value());
     for (const auto& b : m.named_buffers()) add(b.key(), b.value());
   }
+  void add(const torch::Tensor& tensor) { add("", tensor); }
+  // The optimiser archive holds only its state; the parameters are the model's.
   void add(const FlatOptimizer& o) {
-    add("flat", o.flat_params());
     for (const auto& s : o.state()) add("state", s);
   }
   std::string hex() const {
@@ -94,12 +95,6 @@ template <typename T>
 std::string digest_of(const T& x) {
   Digest d;
   d.add(x);
-  return d.hex();
-}
-
-std::string digest_of_rng(const torch::Tensor& state) {
-  Digest d;
-  d.add("rng_cpu", state);
   return d.hex();
 }
 
@@ -184,7 +179,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& vae, const Chec
     rng_state = gen.get_state();  // uint8 [5056]
   }
   archive.write("rng_cpu", rng_state, /*is_buffer=*/true);
-  nlohmann::json digests = {{"model", digest_of(vae)}, {"rng_cpu", digest_of_rng(rng_state)}};
+  nlohmann::json digests = {{"model", digest_of(vae)}, {"rng_cpu", digest_of(rng_state)}};
   if (optimizer != nullptr) digests["optimizer"] = digest_of(*optimizer);
   archive.write("digests", c10::IValue(digests.dump()));
   write_atomic_with(path, [&](const std::string& tmp_path) {
@@ -244,7 +239,7 @@ CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& va
     } catch (const std::exception& e) {
       throw Error(path + ": random generator state missing or invalid (" + first_line(e.what()) + "), " + kHint);
     }
-    check_digest(digests, "rng_cpu", digest_of_rng(rng_state), path);
+    check_digest(digests, "rng_cpu", digest_of(rng_state), path);
     try {
       at::Generator gen = generator != nullptr ? *generator : at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());

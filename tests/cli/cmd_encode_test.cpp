@@ -35,7 +35,8 @@ TEST(CmdEncode, WritesEveryTestImagesLabelAndMeans) {
   ASSERT_EQ(rows.size(), 31u);
   EXPECT_EQ(rows[0], (std::vector<std::string>{"index", "label", "mu_0", "mu_1", "mu_2"}));
   const torch::Tensor labels = read_idx_labels(f.dir.file("data/t10k-labels-idx1-ubyte"), 10);
-  const torch::Tensor mu = TrainedEncoder(f.checkpoint).encode(read_idx_images(f.dir.file("data/t10k-images-idx3-ubyte")));
+  const torch::Tensor images = read_idx_images(f.dir.file("data/t10k-images-idx3-ubyte"));
+  const torch::Tensor mu = TrainedEncoder(f.checkpoint).encode(images);
   for (int64_t i = 0; i < 30; ++i) {
     const auto& row = rows[static_cast<size_t>(i) + 1];
     ASSERT_EQ(row.size(), 5u);
