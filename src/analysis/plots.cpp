@@ -70,14 +70,6 @@ std::string last_lines(const std::string& text, size_t count) {
   return out;
 }
 
-/// Display names of the paper's three models, in legend order.
-std::string model_title(const std::string& model, double beta) {
-  if (model == "disentangled") return "disentangled VAE (beta=" + gp_number(beta) + ")";
-  if (model == "standard") return "standard VAE (beta=" + gp_number(beta) + ")";
-  if (model == "supervised") return "supervised baseline";
-  return model;
-}
-
 /// Panel order: the paper's MLP (left), then CNN, then any other architecture by name.
 int arch_rank(const std::string& arch) {
   if (arch == "mlp") return 0;
@@ -85,19 +77,12 @@ int arch_rank(const std::string& arch) {
   return 2;
 }
 
-int model_rank(const std::string& model) {
-  if (model == "disentangled") return 0;
-  if (model == "standard") return 1;
-  if (model == "supervised") return 2;
-  return 3;
-}
-
-/// gnuplot line style per model, the same in every panel.
-std::string model_style(const std::string& model) {
-  if (model == "disentangled") return "lc rgb '#1f77b4' pt 7";
-  if (model == "standard") return "lc rgb '#d62728' pt 5";
-  if (model == "supervised") return "lc rgb '#2ca02c' pt 9";
-  return "lc rgb '#7f7f7f' pt 13";
+/// gnuplot line style of the i-th model (in order of first appearance), the same in every panel.
+std::string model_style(size_t i) {
+  static const char* kStyles[] = {"lc rgb '#1f77b4' pt 7",  "lc rgb '#d62728' pt 5",  "lc rgb '#2ca02c' pt 9",
+                                  "lc rgb '#9467bd' pt 11", "lc rgb '#ff7f0e' pt 13", "lc rgb '#8c564b' pt 4",
+                                  "lc rgb '#e377c2' pt 6",  "lc rgb '#17becf' pt 8"};
+  return kStyles[i % (sizeof(kStyles) / sizeof(kStyles[0]))];
 }
 
 std::string upper(std::string s) {
@@ -291,9 +276,11 @@ std::vector<AccuracySummary> summarize_accuracy(const std::vector<AccuracyRecord
   };
   std::map<Key, std::vector<double>> groups;
   std::map<std::pair<std::string, std::string>, double> betas;
+  std::map<std::string, int> model_rank;  // order of first appearance
+  for (const auto& r : records) model_rank.emplace(r.model, static_cast<int>(model_rank.size()));
   for (const auto& r : records) {
     const int64_t n_order = r.n == -1 ? std::numeric_limits<int64_t>::max() : r.n;
-    groups[{arch_rank(r.arch), r.arch, model_rank(r.model), r.model, n_order}].push_back(r.accuracy);
+    groups[{arch_rank(r.arch), r.arch, model_rank[r.model], r.model, n_order}].push_back(r.accuracy);
     betas.emplace(std::make_pair(r.arch, r.model), r.beta);
   }
   std::vector<AccuracySummary> out;
@@ -319,6 +306,8 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
                                   const PlotOptions& options) {
   DVAE_CHECK(!records.empty(), "plot: no results to plot, expected at least one record in the results file");
   const auto summary = summarize_accuracy(records);
+  std::map<std::string, size_t> model_index;  // one style per model in every panel
+  for (const auto& r : records) model_index.emplace(r.model, model_index.size());
   fs::create_directories(out_dir);
   const std::string stem = (fs::path(out_dir) / "figure4").string();
 
@@ -363,7 +352,7 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
   const int64_t panels = static_cast<int64_t>(archs.size());
   std::ostringstream b;
   b << "set multiplot layout 1," << panels
-    << " title \"Test accuracy against labelled training images per class (mean +- 1 std over trials)\"\n"
+    << " title \"Test accuracy against labelled training images per class (mean +- 1 std over runs)\"\n"
     << "set logscale x\nset xrange [0.7:" << gp_number(kAllLabelsX * 1.6) << "]\n"
     << tics.str() << "set ytics nomirror\nset grid xtics ytics lc rgb '#dddddd'\n"
     << "set xlabel \"labelled images per class (log scale)\"\nset ylabel \"test accuracy (%)\"\n"
@@ -375,8 +364,8 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
     for (size_t i = 0; i < blocks.size(); ++i) {
       if (blocks[i].first != arch) continue;
       b << (first_line ? "" : ", \\\n     ") << gp_file("figure4.dat") << " index " << i
-        << " using 1:2:3 with yerrorlines lw 2 ps 1.2 " << model_style(blocks[i].second.first) << " title "
-        << gnuplot_quote(model_title(blocks[i].second.first, blocks[i].second.second));
+        << " using 1:2:3 with yerrorlines lw 2 ps 1.2 " << model_style(model_index[blocks[i].second.first])
+        << " title " << gnuplot_quote(blocks[i].second.first);
       first_line = false;
     }
     b << "\n";
@@ -420,6 +409,40 @@ PlotFiles plot_latent_kl(const std::vector<double>& kl, const std::string& title
   PlotFiles files = run_gnuplot(b.str(), stem, width, 440, options, options.svg);
   files.csv = stem + ".csv";
   return files;
+}
+
+PlotFiles plot_forest(const std::vector<ForestLine>& lines, const std::string& title, const std::string& xlabel,
+                      const std::string& stem, const PlotOptions& options) {
+  DVAE_CHECK(!lines.empty(), "plot: ", stem, ": no intervals, expected at least one forest-plot line");
+  const std::string base = fs::path(stem).filename().string();
+  std::ostringstream csv, dat, tics;
+  csv << "label,estimate,low,high\n";
+  dat << "# y estimate low high\n";
+  double lo = 0.0, hi = 0.0;
+  tics << "set ytics (";
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto& l = lines[i];
+    const double y = static_cast<double>(lines.size() - i);
+    csv << "\"" << l.label << "\"," << gp_number(l.estimate) << "," << gp_number(l.low) << "," << gp_number(l.high)
+        << "\n";
+    dat << gp_number(y) << " " << gp_number(l.estimate) << " " << gp_number(l.low) << " " << gp_number(l.high) << "\n";
+    tics << (i ? ", " : "") << gnuplot_quote(l.label) << " " << gp_number(y);
+    lo = std::min({lo, l.low, l.estimate});
+    hi = std::max({hi, l.high, l.estimate});
+  }
+  tics << ")\n";
+  const double pad = std::max(0.5, 0.08 * (hi - lo));
+  fs::create_directories(fs::path(stem).has_parent_path() ? fs::path(stem).parent_path() : fs::path("."));
+  write_file_atomic(stem + ".csv", csv.str());
+  write_file_atomic(stem + ".dat", dat.str());
+  std::ostringstream b;
+  b << "set title " << gnuplot_quote(title) << "\nunset key\n" << tics.str() << "set xlabel " << gnuplot_quote(xlabel)
+    << "\nset yrange [0.3:" << gp_number(static_cast<double>(lines.size()) + 0.7) << "]\n"
+    << "set xrange [" << gp_number(lo - pad) << ":" << gp_number(hi + pad) << "]\n"
+    << "set grid xtics lc rgb '#dddddd'\nset arrow from 0, graph 0 to 0, graph 1 nohead lc rgb '#888888' dt 2\n"
+    << "plot " << gp_file(base + ".dat") << " using 2:1:3:4 with xerrorbars pt 7 ps 1.2 lc rgb '#1f77b4'\n";
+  const int64_t height = 120 + 28 * static_cast<int64_t>(lines.size());
+  return run_gnuplot(b.str(), stem, 900, height, options, false);
 }
 
 PlotFiles plot_confusion(const std::vector<std::vector<int64_t>>& confusion, const std::string& title,

@@ -90,6 +90,19 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
 PlotFiles plot_latent_kl(const std::vector<double>& kl, const std::string& title, const std::string& stem,
                          const PlotOptions& options = {}, double collapsed_kl = 0.01);
 
+/// One line of a forest plot: an estimate and its interval.
+struct ForestLine {
+  std::string label;  ///< shown left of the line
+  double estimate = 0.0;  ///< point estimate
+  double low = 0.0;       ///< interval lower end
+  double high = 0.0;      ///< interval upper end
+};
+
+/// Forest plot: one horizontal interval per line (top to bottom) and a zero line.
+/// Writes stem.{png,csv,dat,gp} (PNG only).
+PlotFiles plot_forest(const std::vector<ForestLine>& lines, const std::string& title, const std::string& xlabel,
+                      const std::string& stem, const PlotOptions& options = {});
+
 /// Confusion-matrix heat map (rows = true class, columns = predicted), coloured by the
 /// row-normalised fraction and labelled with counts. Writes stem.{png,svg,csv,dat,gp}.
 PlotFiles plot_confusion(const std::vector<std::vector<int64_t>>& confusion, const std::string& title,

@@ -15,7 +15,7 @@ namespace dvae {
 /// One classifier run: a (arch, model, n, trial) cell of the few-label protocol.
 struct AccuracyRecord {
   std::string arch;                              ///< "mlp" | "cnn"
-  std::string model;                             ///< "disentangled" | "standard" | "supervised" (or other)
+  std::string model;                             ///< model (series) name from the study or --encoder
   double beta = 0.0;                             ///< VAE beta (0 for supervised)
   int64_t n = 0;                                 ///< labels per class; -1 = the full training set
   int64_t trial = 0;                             ///< trial number

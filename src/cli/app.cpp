@@ -34,6 +34,7 @@ std::unique_ptr<CLI::App> make_app(GlobalOptions& global) {
   add_encode_command(*app, global);
   add_reproduce_command(*app, global);
   add_classify_command(*app, global);
+  add_study_command(*app, global);
   add_data_command(*app, global);
   add_traverse_command(*app, global);
   add_reconstruct_command(*app, global);

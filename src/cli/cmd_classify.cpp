@@ -1,6 +1,7 @@
-// `dvae classify`: the few-label protocol for one architecture - probes on the
-// frozen standard and disentangled VAE encoders and the supervised baseline, on
-// the same subsets per trial - with results, summary and error analysis files.
+// `dvae classify`: the few-label protocol for one architecture - probes on any
+// number of frozen VAE encoders (--encoder NAME=CHECKPOINT) and the supervised
+// baseline, on the same subsets per trial - with results, summary and error
+// analysis files.
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -20,8 +21,7 @@ namespace dvae::cli {
 namespace {
 
 struct ClassifyArgs {
-  std::string standard;        // --standard CKPT
-  std::string disentangled;    // --disentangled CKPT
+  std::vector<std::string> encoders;  // --encoder NAME=CKPT, repeated
   std::string arch;            // --arch (checked against the checkpoints)
   std::string sizes = "1,3,5,10,100,1000,all";
   int64_t trials = 5;          // --trials (n < 1000)
@@ -36,6 +36,7 @@ struct ClassifyArgs {
   std::string dataset;         // --dataset NAME (default: the checkpoints' data set)
   std::string data_dir;        // --data-dir DIR
   uint64_t seed = 1;           // --seed
+  int64_t validation_per_class = 100;  // --validation-per-class
   int64_t max_listed = 20;     // --max-listed
   std::string out;             // --out DIR
 };
@@ -74,58 +75,83 @@ LoadedVae load_checked(const std::string& path, const char* flag, torch::Device 
 void run_classify(const ClassifyArgs& a, const GlobalOptions& global) {
   const std::vector<int64_t> sizes = parse_sizes(a.sizes);
   DVAE_CHECK_USAGE(a.dataset.empty() || a.data_dir.empty(), "--dataset/--data-dir: both given, expected at most one");
+  struct Named {
+    std::string name, path;
+  };
+  std::vector<Named> named;
+  for (const auto& e : a.encoders) {
+    const auto eq = e.find('=');
+    DVAE_CHECK_USAGE(eq != std::string::npos && eq > 0 && eq + 1 < e.size(), "--encoder: '", e,
+                     "', expected NAME=CHECKPOINT");
+    const std::string name = e.substr(0, eq);
+    DVAE_CHECK_USAGE(name != "supervised" && name != "probe", "--encoder: name '", name,
+                     "' is a classifier's name, expected another");
+    for (const auto& n : named) DVAE_CHECK_USAGE(n.name != name, "--encoder: name '", name, "' given twice");
+    named.push_back({name, e.substr(eq + 1)});
+  }
+  DVAE_CHECK_USAGE(!named.empty(), "--encoder: none given, expected at least one NAME=CHECKPOINT");
   configure_runtime(global);
   const torch::Device device = resolve_device(global.device);
-  const LoadedVae standard = load_checked(a.standard, "--standard", device);
-  const LoadedVae disentangled = load_checked(a.disentangled, "--disentangled", device);
-  DVAE_CHECK_USAGE(standard.meta.arch == disentangled.meta.arch, "--disentangled: architecture ",
-                   disentangled.meta.arch, ", expected the --standard checkpoint's ", standard.meta.arch);
-  DVAE_CHECK_USAGE(a.arch.empty() || a.arch == standard.meta.arch, "--arch: ", a.arch, ", but the checkpoints are ",
-                   standard.meta.arch, " (omit --arch to use theirs)");
-  const ModelOptions model = model_options_from_json(standard.meta.model_options);
+  std::vector<LoadedVae> loaded;
+  for (const auto& n : named) loaded.push_back(load_checked(n.path, "--encoder", device));
+  for (size_t i = 1; i < loaded.size(); ++i) {
+    DVAE_CHECK_USAGE(loaded[i].meta.arch == loaded[0].meta.arch, "--encoder ", named[i].name, ": architecture ",
+                     loaded[i].meta.arch, ", expected ", loaded[0].meta.arch, " like ", named[0].name);
+  }
+  DVAE_CHECK_USAGE(a.arch.empty() || a.arch == loaded[0].meta.arch, "--arch: ", a.arch, ", but the checkpoints are ",
+                   loaded[0].meta.arch, " (omit --arch to use theirs)");
+  const ModelOptions model = model_options_from_json(loaded[0].meta.model_options);
 
-  const std::string dataset_name = a.dataset.empty() ? standard.meta.dataset : a.dataset;
+  const std::string dataset_name = a.dataset.empty() ? loaded[0].meta.dataset : a.dataset;
   const Dataset data = a.data_dir.empty() ? load_dataset(dataset_name, data_root(global)) : load_dataset_dir(a.data_dir);
 
   ProtocolOptions options;
   options.sizes = sizes;
   options.trials_small = a.trials;
   options.trials_large = a.trials_large;
-  options.probe.epochs = a.epochs;
-  options.probe.lr = a.lr;
-  options.probe.hidden = a.hidden;
-  options.with_logvar = a.with_logvar;
-  options.supervised_baseline = !a.no_supervised;
-  options.supervised.epochs = a.supervised_epochs;
-  options.supervised.lr = a.supervised_lr;
+  options.classifiers = paper_classifiers(a.hidden);
+  ClassifierSpec& probe = options.classifiers[0];
+  probe.probe.epochs = a.epochs;
+  probe.probe.lr = a.lr;
+  probe.with_logvar = a.with_logvar;
+  ClassifierSpec& supervised = options.classifiers[1];
+  supervised.supervised.epochs = a.supervised_epochs;
+  supervised.supervised.lr = a.supervised_lr;
+  if (a.no_supervised) options.classifiers.pop_back();
   options.seed = a.seed;
+  options.validation_per_class = a.validation_per_class;
 
   std::filesystem::create_directories(a.out);
+  nlohmann::json encoders_json = nlohmann::json::array();
+  for (size_t i = 0; i < named.size(); ++i) {
+    encoders_json.push_back({{"name", named[i].name},
+                             {"checkpoint", named[i].path},
+                             {"beta", loaded[i].meta.beta},
+                             {"epoch", loaded[i].meta.epoch}});
+  }
   nlohmann::json config = {
       {"dvae_version", kVersion},
       {"libtorch_version", compat::torch_version()},
       {"arch", model.arch},
-      {"model_options", standard.meta.model_options},
-      {"standard", {{"checkpoint", a.standard}, {"beta", standard.meta.beta}, {"epoch", standard.meta.epoch}}},
-      {"disentangled",
-       {{"checkpoint", a.disentangled}, {"beta", disentangled.meta.beta}, {"epoch", disentangled.meta.epoch}}},
+      {"model_options", loaded[0].meta.model_options},
+      {"encoders", encoders_json},
       {"dataset", data.name},
       {"data_dir", data.dir},
       {"sizes", sizes},
       {"trials_small", options.trials_small},
       {"trials_large", options.trials_large},
       {"probe",
-       {{"epochs", options.probe.epochs},
-        {"lr", options.probe.lr},
-        {"batch_size", options.probe.batch_size},
-        {"hidden", options.probe.hidden},
-        {"convergence_tolerance", options.probe.convergence_tolerance}}},
-      {"with_logvar", options.with_logvar},
+       {{"epochs", probe.probe.epochs},
+        {"lr", probe.probe.lr},
+        {"batch_size", probe.probe.batch_size},
+        {"hidden", probe.probe.hidden}}},
+      {"with_logvar", probe.with_logvar},
       {"supervised",
-       {{"enabled", options.supervised_baseline},
-        {"epochs", options.supervised.epochs},
-        {"lr", options.supervised.lr},
-        {"batch_size", options.supervised.batch_size}}},
+       {{"enabled", !a.no_supervised},
+        {"epochs", a.supervised_epochs},
+        {"lr", a.supervised_lr},
+        {"hidden", a.hidden}}},
+      {"validation_per_class", options.validation_per_class},
       {"seed", options.seed},
       {"threads", torch::get_num_threads()},
       {"device", device.str()}};
@@ -134,10 +160,10 @@ void run_classify(const ClassifyArgs& a, const GlobalOptions& global) {
   const std::string config_path = a.out + "/config.json";
   if (!std::filesystem::exists(config_path)) write_file_atomic(config_path, config.dump(2) + "\n");
 
-  std::vector<FrozenEncoder> encoders = {
-      {"disentangled", disentangled.meta.beta, disentangled.vae->encoder()},
-      {"standard", standard.meta.beta, standard.vae->encoder()},
-  };
+  std::vector<FrozenEncoder> encoders;
+  for (size_t i = 0; i < named.size(); ++i) {
+    encoders.push_back({named[i].name, loaded[i].meta.beta, loaded[i].vae->encoder(), 0});
+  }
   ProtocolLog log;
   if (!global.quiet) log = [](const std::string& m) { std::cerr << m << "\n"; };
   const auto rows = run_protocol(data, model, encoders, options, a.out + "/results.jsonl", device, log);
@@ -155,10 +181,12 @@ void run_classify(const ClassifyArgs& a, const GlobalOptions& global) {
 
 void add_classify_command(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand(
-      "classify", "few-label classification: probes on frozen standard/disentangled VAE encoders vs supervised");
+      "classify", "few-label classification: probes on frozen VAE encoders (--encoder NAME=CKPT, repeated) vs supervised");
   auto a = std::make_shared<ClassifyArgs>();
-  cmd->add_option("--standard", a->standard, "checkpoint of the standard VAE (beta = 1)")->required();
-  cmd->add_option("--disentangled", a->disentangled, "checkpoint of the disentangled VAE (beta > 1)")->required();
+  cmd->add_option("--encoder", a->encoders,
+                  "NAME=CHECKPOINT of a trained VAE whose frozen encoder is probed; repeat for each (NAME labels its "
+                  "rows)")
+      ->required();
   cmd->add_option("--arch", a->arch, "mlp | cnn (default: the checkpoints' architecture; must match it)");
   cmd->add_option("--sizes", a->sizes, "labels per class, comma separated; 'all' = full training set")
       ->capture_default_str();
@@ -182,6 +210,10 @@ void add_classify_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--dataset", a->dataset, "data set name (default: the checkpoints' data set)");
   cmd->add_option("--data-dir", a->data_dir, "folder with the four IDX files (instead of --dataset)");
   cmd->add_option("--seed", a->seed, "base seed of subsets, head initialisations and shuffles")->capture_default_str();
+  cmd->add_option("--validation-per-class", a->validation_per_class,
+                  "held-out labelled images per class for epochs to convergence (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{100000}));
   cmd->add_option("--max-listed", a->max_listed, "test indices listed per comparison in errors.json")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -1,33 +1,11 @@
-// `dvae reproduce`: the whole paper in one resumable command.
-#include <cstdlib>
+// `dvae reproduce`: the paper's study (experiments/presets.cpp) in one resumable command.
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/study_runner.h"
 #include "core/check.h"
-#include "core/runtime.h"
-#include "core/torch_compat.h"
-#include "dvae/version.h"
-#include "experiments/reproduce.h"
 
 namespace dvae::cli {
-
-namespace {
-
-nlohmann::json environment_json(const torch::Device& device) {
-  const CpuInfo cpu = cpu_info();
-  const BlasInfo blas = blas_info();
-  const char* wait = std::getenv("OMP_WAIT_POLICY");
-  return {{"dvae", kVersion},
-          {"libtorch", compat::torch_version()},
-          {"cpu", cpu.model_name},
-          {"cores", std::thread::hardware_concurrency()},
-          {"blas", blas.vendor + (blas.core.empty() ? "" : " (" + blas.core + " kernel)") + " " + blas.library},
-          {"threads", torch::get_num_threads()},
-          {"OMP_WAIT_POLICY", wait ? wait : "(unset)"},
-          {"device", device.str()}};
-}
-
-}  // namespace
 
 void add_reproduce_command(CLI::App& app, GlobalOptions& global) {
   struct Args {
@@ -38,42 +16,36 @@ void add_reproduce_command(CLI::App& app, GlobalOptions& global) {
     std::string out = "runs/reproduce";
     bool force = false;
     int64_t seed = -1;
+    int64_t vae_seeds = 0;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
       "reproduce",
-      "train both VAEs per architecture, run the few-label grid with the supervised baseline, draw every figure and "
-      "write OUT/report/index.html; rerunning resumes");
-  cmd->add_option("--preset", args->preset, "quick (about 6 minutes on 2 cores) | paper (the paper's settings)")
-      ->capture_default_str();
+      "the paper's study: train the VAEs, run the few-label grid with the supervised baseline, test the paper's "
+      "claims, draw every figure and write OUT/report/index.html; rerunning resumes");
+  cmd->add_option("--preset", args->preset, "quick (a few minutes on 2 cores, 2 VAE seeds) | paper (the paper's settings)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"quick", "paper"}));
   cmd->add_option("--config", args->config_file,
-                  "TOML file overriding any setting (keys: mlp_epochs, cnn_epochs, mlp_beta, cnn_beta, sizes, "
-                  "trials_small, trials_large, probe_epochs, supervised_epochs, hidden, with_logvar, seed, ...)")
+                  "study file (TOML) applied over the preset: any key of `dvae study keys`")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--arch", args->archs, "architectures, comma separated (default mlp,cnn)")->delimiter(',');
+  cmd->add_option("--arch", args->archs, "architectures, comma separated (default: the preset's)")->delimiter(',');
   cmd->add_option("--dataset", args->dataset, "data set name or folder (default mnist)");
+  cmd->add_option("--vae-seeds", args->vae_seeds, "independent trainings of each VAE (default: the preset's; 1..1000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
   cmd->add_option("--out", args->out, "output folder")->capture_default_str();
-  cmd->add_option("--seed", args->seed, "base seed (default 1)");
+  cmd->add_option("--seed", args->seed, "base seed (default 1)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--force", args->force, "redo finished units instead of skipping them");
   cmd->callback([&global, args]() {
+    StudySpec spec = preset_study(args->preset);
+    if (!args->config_file.empty()) spec = load_study(args->config_file, &spec);
+    if (!args->archs.empty()) spec.archs = args->archs;
+    if (!args->dataset.empty()) spec.datasets = {args->dataset};
+    if (args->seed >= 0) spec.seed = static_cast<uint64_t>(args->seed);
+    if (args->vae_seeds > 0) spec.vae_seeds = args->vae_seeds;
+    validate_study(spec, "reproduce");
     configure_runtime(global);
-    ReproduceConfig config = preset_config(args->preset);
-    if (!args->config_file.empty()) apply_toml_overrides(config, args->config_file);
-    if (!args->archs.empty()) config.archs = args->archs;
-    if (!args->dataset.empty()) config.dataset = args->dataset;
-    if (args->seed >= 0) config.seed = static_cast<uint64_t>(args->seed);
-    ReproduceContext ctx;
-    ctx.out_dir = args->out;
-    ctx.data_root = data_root(global);
-    ctx.device = resolve_device(global.device);
-    ctx.force = args->force;
-    ctx.environment = environment_json(ctx.device);
-    if (!global.quiet) ctx.log = [](const std::string& line) { std::cerr << line << std::endl; };
-    const ReproduceOutcome outcome = reproduce(config, ctx);
-    std::cout << "report: " << outcome.report_html << "\n"
-              << "markdown: " << outcome.report_md << "\n"
-              << "units computed: " << outcome.units_run << ", skipped (already done): " << outcome.units_skipped
-              << ", wall time " << outcome.seconds << " s\n";
+    run_study_command(spec, args->out, args->force, global);
   });
 }
 

@@ -19,6 +19,9 @@ void add_reproduce_command(CLI::App& app, GlobalOptions& global);
 /// `dvae classify`: few-label probes on frozen VAE encoders vs the supervised baseline.
 void add_classify_command(CLI::App& app, GlobalOptions& global);
 
+/// `dvae study run SPEC.toml` / `dvae study keys`: any study declared in TOML.
+void add_study_command(CLI::App& app, GlobalOptions& global);
+
 /// `dvae data info|fetch`: data set statistics and downloads.
 void add_data_command(CLI::App& app, GlobalOptions& global);
 

@@ -44,12 +44,53 @@ void check_task(const ProbeTask& t, size_t i) {
                  t.subset.numel() > 0,
              "train_probes: task ", i, " subset must be a non-empty int64 [M] tensor");
   DVAE_CHECK(t.num_classes > 0, "train_probes: task ", i, " num_classes ", t.num_classes, ", expected > 0");
+  if (t.validation.defined()) {
+    DVAE_CHECK(t.validation.dim() == 1 && t.validation.scalar_type() == torch::kLong &&
+                   t.validation.is_contiguous() && t.validation.numel() > 0 &&
+                   t.validation.min().item<int64_t>() >= 0 &&
+                   t.validation.max().item<int64_t>() < t.features.size(0),
+               "train_probes: task ", i, " validation must be non-empty contiguous int64 rows in [0, ",
+               t.features.size(0), ")");
+  }
   const auto s = t.subset;
   DVAE_CHECK(s.min().item<int64_t>() >= 0 && s.max().item<int64_t>() < t.features.size(0), "train_probes: task ",
              i, " subset indices outside [0, ", t.features.size(0), ")");
   const auto y = t.labels.index_select(0, s);
   DVAE_CHECK(y.min().item<int64_t>() >= 0 && y.max().item<int64_t>() < t.num_classes, "train_probes: task ", i,
              " labels outside [0, ", t.num_classes, ")");
+}
+
+// Mean cross-entropy of the head in params on rows (plain scalar code: it runs
+// once per epoch on a few hundred rows, outside the hot loop).
+double head_loss(const float* params, const Layout& L, const float* feat, const int64_t* labels,
+                 const torch::Tensor& rows) {
+  const auto* r = rows.data_ptr<int64_t>();
+  const int64_t V = rows.numel();
+  std::vector<double> in(static_cast<size_t>(L.k)), z(static_cast<size_t>(L.c));
+  double sum = 0.0;
+  for (int64_t i = 0; i < V; ++i) {
+    const float* x = feat + r[i] * L.f;  // [F]
+    if (L.h > 0) {
+      for (int64_t j = 0; j < L.h; ++j) {
+        double a = params[L.b1 + j];
+        for (int64_t f = 0; f < L.f; ++f) a += static_cast<double>(params[L.w1 + f * L.h + j]) * x[f];
+        in[j] = a > 0 ? a : 0.0;
+      }
+    } else {
+      for (int64_t f = 0; f < L.f; ++f) in[f] = x[f];
+    }
+    double mx = -INFINITY;
+    for (int64_t c = 0; c < L.c; ++c) {
+      double a = params[L.b2 + c];
+      for (int64_t k = 0; k < L.k; ++k) a += static_cast<double>(params[L.w2 + k * L.c + c]) * in[k];
+      z[c] = a;
+      mx = std::max(mx, a);
+    }
+    double se = 0.0;
+    for (int64_t c = 0; c < L.c; ++c) se += std::exp(z[c] - mx);
+    sum += std::log(se) + mx - z[labels[r[i]]];
+  }
+  return V > 0 ? sum / static_cast<double>(V) : 0.0;
 }
 
 // The kernel works on blocks of 8 examples held in GCC/Clang vector types, with
@@ -313,9 +354,12 @@ DVAE_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, 
       }
     }
     fit.epoch_loss[epoch] = epoch_sum / static_cast<double>(M);
+    if (task.validation.defined()) fit.validation_loss.push_back(head_loss(params, L, feat, labels, task.validation));
   }
   fit.final_loss = fit.epoch_loss.empty() ? 0.0 : fit.epoch_loss.back();
-  fit.epochs_to_convergence = epochs_to_convergence(fit.epoch_loss, opt.convergence_tolerance);
+  fit.epochs_to_convergence = task.validation.defined()
+                                  ? best_epoch(fit.validation_loss)
+                                  : epochs_to_convergence(fit.epoch_loss, opt.convergence_tolerance);
   fit.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -430,6 +474,12 @@ torch::Tensor probe_logits(const ProbeHead& head, const torch::Tensor& features)
 
 torch::Tensor probe_predict(const ProbeHead& head, const torch::Tensor& features) {
   return probe_logits(head, features).argmax(1);  // [N,C] -> [N]
+}
+
+int64_t best_epoch(const std::vector<double>& validation_loss) {
+  if (validation_loss.empty()) return 0;
+  return static_cast<int64_t>(std::min_element(validation_loss.begin(), validation_loss.end()) -
+                              validation_loss.begin()) + 1;
 }
 
 int64_t epochs_to_convergence(const std::vector<double>& epoch_loss, double tolerance) {

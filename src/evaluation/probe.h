@@ -15,7 +15,11 @@
 //  - epoch loss: mean per-example cross-entropy over one epoch's minibatches,
 //    each computed with the parameters before that minibatch's update (the usual
 //    running training loss); "final training loss" is the last epoch's.
-//  - epochs to convergence (tolerance tau, default 0.01): the first epoch e
+//  - validation loss: with a validation set (ProbeTask::validation), the mean
+//    cross-entropy on it after each epoch; epochs to convergence is then the
+//    epoch (1-based) of the lowest validation loss (best_epoch), the epoch that
+//    early stopping on validation loss would keep.
+//  - without one, epochs to convergence (tolerance tau, default 0.01): the first epoch e
 //    (1-based) such that every epoch e' >= e has |L(e') - L(final)| <= tau *
 //    (max_e L(e) - L(final)), i.e. the epoch after which the training loss stays
 //    within 1% of its total descent from its final value.
@@ -50,6 +54,7 @@ struct ProbeTask {
   torch::Tensor subset;     ///< int64 [M] rows of features/labels to train on, M > 0
   int64_t num_classes = 10; ///< C
   uint64_t seed = 1;        ///< initialisation and per-epoch shuffles (dvae::Rng)
+  torch::Tensor validation; ///< optional int64 [V] held-out rows scored after every epoch (undefined = none)
 };
 
 /// A trained head's parameters (float, CPU).
@@ -64,6 +69,7 @@ struct ProbeHead {
 struct ProbeFit {
   ProbeHead head;                     ///< the parameters after the last epoch
   std::vector<double> epoch_loss;     ///< per-epoch training loss (see file header), size epochs
+  std::vector<double> validation_loss;  ///< per-epoch validation loss; empty without a validation set
   double final_loss = 0.0;            ///< epoch_loss.back()
   int64_t epochs_to_convergence = 0;  ///< see file header
   double seconds = 0.0;               ///< wall time spent on this head (its own thread)
@@ -78,6 +84,9 @@ torch::Tensor probe_logits(const ProbeHead& head, const torch::Tensor& features)
 
 /// Predicted classes of a head on features: [N,F] -> int64 [N].
 torch::Tensor probe_predict(const ProbeHead& head, const torch::Tensor& features);
+
+/// The 1-based epoch of the lowest validation loss (the first one on ties); 0 for an empty curve.
+int64_t best_epoch(const std::vector<double>& validation_loss);
 
 /// Epochs to convergence of a loss curve (definition in the file header); 0 for an empty curve.
 int64_t epochs_to_convergence(const std::vector<double>& epoch_loss, double tolerance);

@@ -16,36 +16,23 @@
 #include "core/check.h"
 #include "core/random.h"
 #include "data/sampler.h"
-#include "evaluation/features.h"
+#include "evaluation/classifier_kind.h"
 #include "evaluation/metrics.h"
+#include "evaluation/statistics.h"
 
 namespace dvae {
 
 namespace {
 
-constexpr uint64_t kProbeStream = 0x70726f6265;        // "probe"
-constexpr uint64_t kSupervisedStream = 0x7375706572;   // "super"
-
 std::string n_label(int64_t n) { return n < 0 ? std::string("all") : std::to_string(n); }
-
-// Models in report order: disentangled, standard, supervised, then others by name.
-int model_rank(const std::string& model) {
-  if (model == "disentangled") return 0;
-  if (model == "standard") return 1;
-  if (model == "supervised") return 2;
-  return 3;
-}
 
 // Sort key of a size: the full set (-1) after every n.
 int64_t n_rank(int64_t n) { return n < 0 ? INT64_MAX : n; }
 
-std::string row_key(const std::string& dataset, const std::string& arch, const std::string& model, int64_t n,
-                    int64_t trial, uint64_t seed) {
-  return dataset + "|" + arch + "|" + model + "|" + std::to_string(n) + "|" + std::to_string(trial) + "|" +
-         std::to_string(seed);
+std::string row_key(const ResultRow& r) {
+  return r.dataset + "|" + r.arch + "|" + r.model + "|" + std::to_string(r.vae_seed) + "|" + std::to_string(r.n) +
+         "|" + std::to_string(r.trial) + "|" + std::to_string(r.seed);
 }
-
-std::string row_key(const ResultRow& r) { return row_key(r.dataset, r.arch, r.model, r.n, r.trial, r.seed); }
 
 std::string subset_hash(const torch::Tensor& subset) {
   const auto s = subset.to(torch::kLong).contiguous();
@@ -77,25 +64,15 @@ void check_same_settings(const ResultRow& old_row, const ResultRow& want, const 
              " (use a new output folder)");
 }
 
-double mean_of(const std::vector<double>& v) {
-  double s = 0.0;
-  for (double x : v) s += x;
-  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
-}
-
-double std_of(const std::vector<double>& v) {
-  if (v.size() < 2) return 0.0;
-  const double m = mean_of(v);
-  double s = 0.0;
-  for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / static_cast<double>(v.size() - 1));
-}
+double mean_of(const std::vector<double>& v) { return sample_mean(v); }
 
 }  // namespace
 
 nlohmann::json row_to_json(const ResultRow& r) {
   return nlohmann::json{{"arch", r.arch},
                         {"model", r.model},
+                        {"classifier", r.classifier},
+                        {"vae_seed", r.vae_seed},
                         {"beta", r.beta},
                         {"n", r.n},
                         {"trial", r.trial},
@@ -112,6 +89,7 @@ nlohmann::json row_to_json(const ResultRow& r) {
                         {"hidden", r.hidden},
                         {"with_logvar", r.with_logvar},
                         {"epoch_loss", r.epoch_loss},
+                        {"validation_loss", r.validation_loss},
                         {"confusion", r.confusion},
                         {"per_class_accuracy", r.per_class_accuracy},
                         {"predictions", r.predictions}};
@@ -122,6 +100,8 @@ ResultRow row_from_json(const nlohmann::json& j, const std::string& where) {
   try {
     r.arch = j.at("arch").get<std::string>();
     r.model = j.at("model").get<std::string>();
+    r.classifier = j.value("classifier", std::string());
+    r.vae_seed = j.value("vae_seed", int64_t{0});
     r.beta = j.at("beta").get<double>();
     r.n = j.at("n").get<int64_t>();
     r.trial = j.at("trial").get<int64_t>();
@@ -138,6 +118,7 @@ ResultRow row_from_json(const nlohmann::json& j, const std::string& where) {
     r.hidden = j.value("hidden", int64_t{0});
     r.with_logvar = j.value("with_logvar", false);
     r.epoch_loss = j.value("epoch_loss", std::vector<double>{});
+    r.validation_loss = j.value("validation_loss", std::vector<double>{});
     r.confusion = j.at("confusion").get<std::vector<std::vector<int64_t>>>();
     r.per_class_accuracy = j.at("per_class_accuracy").get<std::vector<double>>();
     r.predictions = j.at("predictions").get<std::vector<int64_t>>();
@@ -182,11 +163,38 @@ std::vector<ResultRow> read_results(const std::string& path) {
   return rows;
 }
 
-torch::Tensor protocol_subset(const ImageSet& train, int64_t n, int64_t trial, uint64_t seed) {
+torch::Tensor protocol_subset(const ImageSet& train, int64_t n, int64_t trial, uint64_t seed,
+                              int64_t validation_per_class) {
   SamplerOptions so;
   so.n = n;
   so.seed = seed;
+  so.val_per_class = validation_per_class;
   return sample_labelled(train.labels, train.num_classes, so, static_cast<uint64_t>(trial)).labelled;
+}
+
+torch::Tensor protocol_validation(const ImageSet& train, int64_t validation_per_class, uint64_t seed) {
+  if (validation_per_class <= 0) return {};
+  SamplerOptions so;
+  so.seed = seed;
+  so.val_per_class = validation_per_class;
+  return validation_indices(train.labels, train.num_classes, so).contiguous();
+}
+
+std::vector<ClassifierSpec> paper_classifiers(int64_t hidden) {
+  ClassifierSpec probe;
+  probe.probe.hidden = hidden;
+  ClassifierSpec supervised;
+  supervised.name = "supervised";
+  supervised.kind = "supervised";
+  supervised.supervised.hidden = hidden;
+  return {probe, supervised};
+}
+
+std::string series_name(const std::string& encoder_model, const ClassifierSpec& classifier,
+                        const ProtocolOptions& options) {
+  int64_t probes = 0;
+  for (const auto& c : options.classifiers) probes += find_classifier_kind(c.kind).uses_encoder ? 1 : 0;
+  return probes > 1 ? encoder_model + " / " + classifier.name : encoder_model;
 }
 
 int64_t protocol_trials(const ProtocolOptions& options, int64_t n) {
@@ -204,11 +212,21 @@ std::vector<ResultRow> run_protocol(const Dataset& data, const ModelOptions& mod
   }
   DVAE_CHECK(options.trials_small > 0 && options.trials_large > 0, "run_protocol: trials ", options.trials_small,
              "/", options.trials_large, ", expected > 0");
-  std::set<std::string> names;
+  DVAE_CHECK(options.validation_per_class >= 0, "run_protocol: validation_per_class ", options.validation_per_class,
+             ", expected >= 0");
+  std::set<std::pair<std::string, int64_t>> names;
+  std::set<std::string> classifier_names;
+  for (const auto& c : options.classifiers) {
+    find_classifier_kind(c.kind);
+    DVAE_CHECK(!c.name.empty() && classifier_names.insert(c.name).second, "run_protocol: classifier name '",
+               c.name, "', expected unique non-empty names");
+  }
   for (const auto& e : encoders) {
     DVAE_CHECK(e.encoder != nullptr, "run_protocol: encoder of model '", e.model, "' is null");
-    DVAE_CHECK(!e.model.empty() && e.model != "supervised" && names.insert(e.model).second,
-               "run_protocol: model name '", e.model, "', expected unique names other than 'supervised'");
+    DVAE_CHECK(!e.model.empty() && !classifier_names.count(e.model) && names.insert({e.model, e.vae_seed}).second,
+               "run_protocol: model name '", e.model, "' (VAE seed ", e.vae_seed,
+               "), expected unique names other than the classifiers' (",
+               options.classifiers.empty() ? std::string() : options.classifiers.front().name, ", ...)");
   }
   DVAE_CHECK(data.train.size() > 0 && data.test.size() > 0, "run_protocol: data set ", data.name,
              " has an empty split, expected training and test images");
@@ -223,258 +241,310 @@ std::vector<ResultRow> run_protocol(const Dataset& data, const ModelOptions& mod
   for (auto& r : read_results(results_path)) done[row_key(r)] = std::move(r);
 
   // The grid: every (n, trial) subset, drawn once and shared by all models.
-  struct Cell {
-    int64_t n;
-    int64_t trial;
-    torch::Tensor subset;
-    std::string hash;
-  };
-  std::vector<Cell> cells;
+  const torch::Tensor validation = protocol_validation(data.train, options.validation_per_class, options.seed);
+  std::vector<ProtocolCell> cells;
   for (int64_t n : options.sizes) {
     for (int64_t t = 0; t < protocol_trials(options, n); ++t) {
-      auto subset = protocol_subset(data.train, n, t, options.seed);
+      auto subset = protocol_subset(data.train, n, t, options.seed, options.validation_per_class);
       cells.push_back({n, t, subset, subset_hash(subset)});
     }
   }
 
-  // The row a (cell, model) would produce, before training.
-  auto blank_row = [&](const Cell& c, const std::string& name, double beta, bool probe) {
-    ResultRow r;
-    r.arch = model.arch;
-    r.model = name;
-    r.beta = beta;
-    r.n = c.n;
-    r.trial = c.trial;
-    r.seed = options.seed;
-    r.dataset = data.name;
-    r.subset_size = c.subset.numel();
-    r.subset_sha256 = c.hash;
-    r.epochs = probe ? options.probe.epochs : options.supervised.epochs;
-    r.lr = probe ? options.probe.lr : options.supervised.lr;
-    r.hidden = options.probe.hidden;
-    r.with_logvar = probe && options.with_logvar;
-    return r;
-  };
-  auto pending = [&](const ResultRow& want) {
-    const auto it = done.find(row_key(want));
-    if (it == done.end()) return true;
-    check_same_settings(it->second, want, results_path);
-    DVAE_CHECK(it->second.subset_sha256.empty() || it->second.subset_sha256 == want.subset_sha256, results_path,
-               ": row ", want.model, " n=", n_label(want.n), " trial ", want.trial,
-               " was trained on another subset, expected the sampler's subset (use a new output folder)");
-    return false;
-  };
-
-  // Probes: features once per encoder, then every pending head of the grid in one stack.
-  std::vector<ProbeTask> tasks;
-  std::vector<ResultRow> task_rows;
-  std::vector<size_t> task_encoder;
-  std::vector<torch::Tensor> train_features(encoders.size()), test_features(encoders.size());
-  for (size_t e = 0; e < encoders.size(); ++e) {
-    for (const auto& c : cells) {
-      ResultRow want = blank_row(c, encoders[e].model, encoders[e].beta, true);
-      if (!pending(want)) continue;
-      if (!train_features[e].defined()) {
-        const auto t0 = std::chrono::steady_clock::now();
-        train_features[e] = extract_features(*encoders[e].encoder, data.train, options.with_logvar,
-                                             options.feature_batch);
-        test_features[e] = extract_features(*encoders[e].encoder, data.test, options.with_logvar,
-                                            options.feature_batch);
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::ostringstream m;
-        m << model.arch << " " << encoders[e].model << ": features " << train_features[e].sizes() << " + "
-          << test_features[e].sizes() << " in " << std::fixed << std::setprecision(2) << s << " s";
-        say(m.str());
-      }
-      const uint64_t head_seed =
-          derive_seed(options.seed, {kProbeStream, static_cast<uint64_t>(c.n), static_cast<uint64_t>(c.trial)});
-      tasks.push_back({train_features[e], data.train.labels.contiguous(), c.subset, data.train.num_classes, head_seed});
-      task_rows.push_back(std::move(want));
-      task_encoder.push_back(e);
-    }
-  }
-  if (!tasks.empty()) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const auto fits = train_probes(tasks, options.probe);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::ostringstream m;
-    m << model.arch << ": " << tasks.size() << " probe heads trained in " << std::fixed << std::setprecision(2) << s
-      << " s";
-    say(m.str());
-    for (size_t i = 0; i < fits.size(); ++i) {
-      ResultRow& r = task_rows[i];
-      const auto p0 = std::chrono::steady_clock::now();
-      fill_scores(r, probe_predict(fits[i].head, test_features[task_encoder[i]]), data.test);
-      r.train_loss = fits[i].final_loss;
-      r.epoch_loss = fits[i].epoch_loss;
-      r.epochs_to_convergence = fits[i].epochs_to_convergence;
-      r.seconds = fits[i].seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count();
-      append_line_durable(results_path, row_to_json(r).dump());
-      std::ostringstream line;
-      line << r.arch << " " << r.model << " n=" << n_label(r.n) << " trial " << r.trial << ": accuracy " << std::fixed
-           << std::setprecision(4) << r.accuracy;
-      say(line.str());
-      done[row_key(r)] = r;
-    }
-  }
-
-  // Supervised baseline, one durable row at a time (the expensive part).
-  if (options.supervised_baseline) {
-    SupervisedOptions so = options.supervised;
-    so.hidden = options.probe.hidden;
-    so.convergence_tolerance = options.probe.convergence_tolerance;
-    for (const auto& c : cells) {
-      ResultRow r = blank_row(c, "supervised", 0.0, false);
-      if (!pending(r)) continue;
-      const uint64_t s =
-          derive_seed(options.seed, {kSupervisedStream, static_cast<uint64_t>(c.n), static_cast<uint64_t>(c.trial)});
-      const SupervisedFit fit = train_supervised(model, data.train, c.subset, data.test, so, s, device);
-      fill_scores(r, fit.test_predictions, data.test);
-      r.train_loss = fit.final_loss;
-      r.epoch_loss = fit.epoch_loss;
-      r.epochs_to_convergence = fit.epochs_to_convergence;
-      r.seconds = fit.seconds;
-      append_line_durable(results_path, row_to_json(r).dump());
-      std::ostringstream line;
-      line << r.arch << " supervised n=" << n_label(r.n) << " trial " << r.trial << ": accuracy " << std::fixed
-           << std::setprecision(4) << r.accuracy << " (" << std::setprecision(1) << r.seconds << " s)";
-      say(line.str());
-      done[row_key(r)] = r;
-    }
-  }
-
-  // Every row of the requested grid, in order n, trial, model.
   std::vector<ResultRow> out;
-  for (const auto& c : cells) {
-    for (const auto& e : encoders) {
-      out.push_back(done.at(row_key(data.name, model.arch, e.model, c.n, c.trial, options.seed)));
+  std::vector<std::string> order;  // row keys in the order n, trial, classifier, encoder
+  for (const auto& spec : options.classifiers) {
+    const ClassifierKind& kind = find_classifier_kind(spec.kind);
+    // The row a (cell, encoder) would produce, before training.
+    auto blank = [&](const ProtocolCell& c, int64_t e) {
+      ResultRow r;
+      r.arch = model.arch;
+      r.classifier = spec.name;
+      if (e >= 0) {
+        r.model = series_name(encoders[e].model, spec, options);
+        r.beta = encoders[e].beta;
+        r.vae_seed = encoders[e].vae_seed;
+      } else {
+        r.model = spec.name;
+      }
+      r.n = c.n;
+      r.trial = c.trial;
+      r.seed = options.seed;
+      r.dataset = data.name;
+      r.subset_size = c.subset.numel();
+      r.subset_sha256 = c.hash;
+      r.epochs = kind.uses_encoder ? spec.probe.epochs : spec.supervised.epochs;
+      r.lr = kind.uses_encoder ? spec.probe.lr : spec.supervised.lr;
+      r.hidden = kind.uses_encoder ? spec.probe.hidden : spec.supervised.hidden;
+      r.with_logvar = kind.uses_encoder && spec.with_logvar;
+      return r;
+    };
+    auto pending = [&](const ResultRow& want) {
+      const auto it = done.find(row_key(want));
+      if (it == done.end()) return true;
+      check_same_settings(it->second, want, results_path);
+      DVAE_CHECK(it->second.subset_sha256.empty() || it->second.subset_sha256 == want.subset_sha256, results_path,
+                 ": row ", want.model, " n=", n_label(want.n), " trial ", want.trial,
+                 " was trained on another subset, expected the sampler's subset (use a new output folder)");
+      return false;
+    };
+    auto finish = [&](ResultRow& r, const torch::Tensor& predictions) {
+      const auto p0 = std::chrono::steady_clock::now();
+      fill_scores(r, predictions, data.test);
+      r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - p0).count();
+      append_line_durable(results_path, row_to_json(r).dump());
+      std::ostringstream line;
+      line << r.arch << " " << r.model << (kind.uses_encoder ? " (VAE seed " + std::to_string(r.vae_seed) + ")" : "")
+           << " n=" << n_label(r.n) << " trial " << r.trial << ": accuracy " << std::fixed << std::setprecision(4)
+           << r.accuracy << " (" << std::setprecision(1) << r.seconds << " s)";
+      say(line.str());
+      done[row_key(r)] = r;
+    };
+    const ClassifierRun run{data, model, encoders, spec, options, cells, validation, device, blank, pending, finish, say};
+    kind.run(run);
+    for (const auto& c : cells) {
+      if (kind.uses_encoder) {
+        for (size_t e = 0; e < encoders.size(); ++e) order.push_back(row_key(blank(c, static_cast<int64_t>(e))));
+      } else {
+        order.push_back(row_key(blank(c, -1)));
+      }
     }
-    if (options.supervised_baseline) {
-      out.push_back(done.at(row_key(data.name, model.arch, "supervised", c.n, c.trial, options.seed)));
-    }
+  }
+  for (const auto& key : order) out.push_back(done.at(key));
+  std::stable_sort(out.begin(), out.end(), [](const ResultRow& a, const ResultRow& b) {
+    return std::make_tuple(n_rank(a.n), a.trial) < std::make_tuple(n_rank(b.n), b.trial);
+  });
+  return out;
+}
+
+Metric metric_from_name(const std::string& name) {
+  if (name == "accuracy") return Metric::kAccuracy;
+  if (name == "train_loss") return Metric::kTrainLoss;
+  if (name == "epochs_to_convergence") return Metric::kEpochsToConvergence;
+  throw Error("metric '" + name + "', expected accuracy, train_loss or epochs_to_convergence");
+}
+
+std::string metric_name(Metric metric) {
+  switch (metric) {
+    case Metric::kAccuracy: return "accuracy";
+    case Metric::kTrainLoss: return "train_loss";
+    case Metric::kEpochsToConvergence: return "epochs_to_convergence";
+  }
+  return "accuracy";
+}
+
+bool higher_is_better(Metric metric) { return metric == Metric::kAccuracy; }
+
+double metric_value(const ResultRow& row, Metric metric) {
+  switch (metric) {
+    case Metric::kAccuracy: return row.accuracy;
+    case Metric::kTrainLoss: return row.train_loss;
+    case Metric::kEpochsToConvergence: return static_cast<double>(row.epochs_to_convergence);
+  }
+  return row.accuracy;
+}
+
+namespace {
+
+// Rows of one (dataset, arch, n, model) cell: vae seed -> trial -> row.
+using SeedTrials = std::map<int64_t, std::map<int64_t, const ResultRow*>>;
+
+SeedTrials cell_rows(const std::vector<ResultRow>& rows, const std::string& dataset, const std::string& arch,
+                     int64_t n, const std::string& model) {
+  SeedTrials out;
+  for (const auto& r : rows) {
+    if (r.dataset == dataset && r.arch == arch && r.n == n && r.model == model) out[r.vae_seed][r.trial] = &r;
   }
   return out;
 }
 
+// The replication units of one model in a cell: seed means (two or more seeds) or trials.
+std::vector<double> cell_units(const SeedTrials& cell, Metric metric) {
+  std::vector<double> units;
+  if (cell.size() >= 2) {
+    for (const auto& [seed, trials] : cell) {
+      std::vector<double> v;
+      for (const auto& [t, r] : trials) v.push_back(metric_value(*r, metric));
+      units.push_back(sample_mean(v));
+    }
+  } else if (!cell.empty()) {
+    for (const auto& [t, r] : cell.begin()->second) units.push_back(metric_value(*r, metric));
+  }
+  return units;
+}
+
+}  // namespace
+
+std::optional<PairedSummary> compare_models(const std::vector<ResultRow>& rows, const std::string& dataset,
+                                            const std::string& arch, int64_t n, const std::string& model_a,
+                                            const std::string& model_b, Metric metric) {
+  const SeedTrials a = cell_rows(rows, dataset, arch, n, model_a);
+  const SeedTrials b = cell_rows(rows, dataset, arch, n, model_b);
+  if (a.empty() || b.empty()) return std::nullopt;
+  PairedSummary p;
+  p.dataset = dataset;
+  p.arch = arch;
+  p.n = n;
+  p.model_a = model_a;
+  p.model_b = model_b;
+  p.metric = metric_name(metric);
+  std::vector<double> diffs;
+  // A model with one seed (the supervised baseline, or a single VAE) pairs with every seed of the other.
+  auto at = [](const SeedTrials& m, int64_t seed) -> const std::map<int64_t, const ResultRow*>* {
+    if (m.size() == 1) return &m.begin()->second;
+    const auto it = m.find(seed);
+    return it == m.end() ? nullptr : &it->second;
+  };
+  if (a.size() >= 2 || b.size() >= 2) {
+    p.unit = "VAE seeds";
+    const SeedTrials& seeds = a.size() >= 2 ? a : b;
+    for (const auto& [seed, unused] : seeds) {
+      const auto* ta = at(a, seed);
+      const auto* tb = at(b, seed);
+      if (!ta || !tb) continue;
+      std::vector<double> d;
+      for (const auto& [t, ra] : *ta) {
+        if (auto it = tb->find(t); it != tb->end()) d.push_back(metric_value(*ra, metric) - metric_value(*it->second, metric));
+      }
+      if (d.empty()) continue;
+      p.trials = std::max<int64_t>(p.trials, static_cast<int64_t>(d.size()));
+      diffs.push_back(sample_mean(d));
+    }
+  } else {
+    p.unit = "label trials";
+    p.trials = 1;
+    const auto& ta = a.begin()->second;
+    const auto& tb = b.begin()->second;
+    for (const auto& [t, ra] : ta) {
+      if (auto it = tb.find(t); it != tb.end()) diffs.push_back(metric_value(*ra, metric) - metric_value(*it->second, metric));
+    }
+  }
+  if (diffs.empty()) return std::nullopt;
+  const PairedTest test = paired_t_test(diffs);
+  p.pairs = test.n;
+  p.difference_mean = test.mean;
+  p.difference_std = test.sd;
+  p.ci_low = test.ci_low;
+  p.ci_high = test.ci_high;
+  p.p_value = test.p_two_sided;
+  p.differences = diffs;
+  return p;
+}
+
 Summary summarise(const std::vector<ResultRow>& rows) {
-  using Key = std::tuple<std::string, int64_t, int, std::string>;  // arch, n rank, model rank, model
-  std::map<Key, std::vector<const ResultRow*>> groups;
-  for (const auto& r : rows) groups[{r.arch, n_rank(r.n), model_rank(r.model), r.model}].push_back(&r);
   Summary s;
+  std::map<std::string, int> model_index;
+  for (const auto& r : rows) {
+    if (model_index.emplace(r.model, static_cast<int>(model_index.size())).second) s.models.push_back(r.model);
+  }
+  using Key = std::tuple<std::string, std::string, int64_t, int>;  // dataset, arch, n rank, model index
+  std::map<Key, int64_t> n_of;
+  std::map<Key, std::vector<const ResultRow*>> groups;
+  for (const auto& r : rows) {
+    const Key key{r.dataset, r.arch, n_rank(r.n), model_index[r.model]};
+    groups[key].push_back(&r);
+    n_of[key] = r.n;
+  }
+  std::set<std::string> supervised_models;
+  for (const auto& r : rows) {
+    if (!r.classifier.empty() && r.model == r.classifier && r.beta == 0.0) supervised_models.insert(r.model);
+  }
   for (const auto& [key, members] : groups) {
     CellSummary c;
-    c.arch = std::get<0>(key);
-    c.model = std::get<3>(key);
-    c.n = members.front()->n;
+    c.dataset = std::get<0>(key);
+    c.arch = std::get<1>(key);
+    c.model = s.models[std::get<3>(key)];
+    c.n = n_of[key];
     c.trials = static_cast<int64_t>(members.size());
-    std::vector<double> acc, loss, epochs, secs;
+    const SeedTrials cell = cell_rows(rows, c.dataset, c.arch, c.n, c.model);
+    c.vae_seeds = static_cast<int64_t>(cell.size());
+    c.unit = cell.size() >= 2 ? "VAE seeds" : "label trials";
+    const std::vector<double> units = cell_units(cell, Metric::kAccuracy);
+    const PairedTest t = paired_t_test(units);  // a one-sample t interval of the mean
+    c.replicates = t.n;
+    c.accuracy_mean = t.mean;
+    c.accuracy_std = t.sd;
+    c.accuracy_ci_low = t.ci_low;
+    c.accuracy_ci_high = t.ci_high;
+    std::vector<double> loss, epochs, secs;
     for (const auto* r : members) {
-      acc.push_back(r->accuracy);
       loss.push_back(r->train_loss);
       epochs.push_back(static_cast<double>(r->epochs_to_convergence));
       secs.push_back(r->seconds);
     }
-    c.accuracy_mean = mean_of(acc);
-    c.accuracy_std = std_of(acc);
     c.train_loss_mean = mean_of(loss);
     c.epochs_mean = mean_of(epochs);
     c.seconds_mean = mean_of(secs);
     s.cells.push_back(c);
   }
-  // Pairs within (arch, n): every two models present, in report order.
-  using PairKey = std::tuple<std::string, int64_t>;
-  std::map<PairKey, std::map<std::pair<int, std::string>, std::map<int64_t, double>>> by_model;
-  std::map<PairKey, int64_t> n_of;
-  for (const auto& r : rows) {
-    by_model[{r.arch, n_rank(r.n)}][{model_rank(r.model), r.model}][r.trial] = r.accuracy;
-    n_of[{r.arch, n_rank(r.n)}] = r.n;
-  }
-  for (const auto& [key, models] : by_model) {
-    for (auto a = models.begin(); a != models.end(); ++a) {
-      for (auto b = std::next(a); b != models.end(); ++b) {
-        std::vector<double> diffs;
-        for (const auto& [trial, acc_a] : a->second) {
-          const auto it = b->second.find(trial);
-          if (it != b->second.end()) diffs.push_back(acc_a - it->second);
-        }
-        if (diffs.empty()) continue;
-        s.paired.push_back({std::get<0>(key), n_of[key], a->first.second, b->first.second,
-                            static_cast<int64_t>(diffs.size()), mean_of(diffs), std_of(diffs)});
-      }
+  // Comparisons per (dataset, arch, n): every model against the first model, and every
+  // representation model against each supervised baseline.
+  std::set<std::tuple<std::string, std::string, int64_t, std::string, std::string>> seen;
+  for (const auto& c : s.cells) {
+    std::vector<std::string> refs;
+    if (!s.models.empty()) refs.push_back(s.models.front());
+    for (const auto& m : supervised_models) refs.push_back(m);
+    for (const auto& ref : refs) {
+      if (ref == c.model) continue;
+      const auto key = std::make_tuple(c.dataset, c.arch, c.n, c.model, ref);
+      if (!seen.insert(key).second) continue;
+      if (supervised_models.count(c.model) && ref != s.models.front()) continue;
+      if (auto p = compare_models(rows, c.dataset, c.arch, c.n, c.model, ref)) s.paired.push_back(*p);
     }
   }
   return s;
 }
 
 std::string format_summary(const Summary& summary) {
-  std::vector<std::string> models;
-  std::vector<std::pair<std::string, int64_t>> rows;  // (arch, n) in order
+  std::vector<std::tuple<std::string, std::string, int64_t>> rows;  // (dataset, arch, n) in order
   for (const auto& c : summary.cells) {
-    if (std::find(models.begin(), models.end(), c.model) == models.end()) models.push_back(c.model);
-    if (std::find(rows.begin(), rows.end(), std::make_pair(c.arch, c.n)) == rows.end()) rows.emplace_back(c.arch, c.n);
+    const auto key = std::make_tuple(c.dataset, c.arch, c.n);
+    if (std::find(rows.begin(), rows.end(), key) == rows.end()) rows.push_back(key);
   }
-  std::stable_sort(models.begin(), models.end(),
-                   [](const std::string& a, const std::string& b) { return model_rank(a) < model_rank(b); });
-  auto find_cell = [&](const std::string& arch, int64_t n, const std::string& model) -> const CellSummary* {
+  auto find_cell = [&](const std::tuple<std::string, std::string, int64_t>& k,
+                       const std::string& model) -> const CellSummary* {
     for (const auto& c : summary.cells) {
-      if (c.arch == arch && c.n == n && c.model == model) return &c;
+      if (std::make_tuple(c.dataset, c.arch, c.n) == k && c.model == model) return &c;
     }
     return nullptr;
   };
   std::ostringstream out;
   out << std::fixed;
-  const int w = 24;
-  out << "test accuracy, mean +/- std over trials (trials)\n" << std::left << std::setw(6) << "arch" << std::setw(6)
-      << "n";
-  for (const auto& m : models) out << std::setw(w) << m;
+  const int w = 30;
+  out << "test accuracy, mean [95% interval] over the replication units (seeds x trials)\n" << std::left
+      << std::setw(16) << "data" << std::setw(6) << "arch" << std::setw(6) << "n";
+  for (const auto& m : summary.models) out << std::setw(w) << m;
   out << "\n";
-  for (const auto& [arch, n] : rows) {
-    out << std::setw(6) << arch << std::setw(6) << n_label(n);
-    for (const auto& m : models) {
-      const auto* c = find_cell(arch, n, m);
+  for (const auto& k : rows) {
+    out << std::setw(16) << std::get<0>(k) << std::setw(6) << std::get<1>(k) << std::setw(6) << n_label(std::get<2>(k));
+    for (const auto& m : summary.models) {
+      const auto* c = find_cell(k, m);
       std::ostringstream cell;
       cell << std::fixed << std::setprecision(4);
-      if (c) cell << c->accuracy_mean << " +/- " << c->accuracy_std << " (" << c->trials << ")";
+      if (c) {
+        cell << c->accuracy_mean << " [" << c->accuracy_ci_low << "," << c->accuracy_ci_high << "] ("
+             << c->vae_seeds << "x" << c->trials / std::max<int64_t>(1, c->vae_seeds) << ")";
+      }
       out << std::setw(w) << (c ? cell.str() : "-");
     }
     out << "\n";
   }
-  // Paired differences.
-  std::vector<std::string> pair_names;
-  for (const auto& p : summary.paired) {
-    const auto name = p.model_a + "-" + p.model_b;
-    if (std::find(pair_names.begin(), pair_names.end(), name) == pair_names.end()) pair_names.push_back(name);
-  }
-  if (!pair_names.empty()) {
-    out << "\npaired accuracy difference A-B, mean +/- std over trials\n" << std::setw(6) << "arch" << std::setw(6)
-        << "n";
-    for (const auto& p : pair_names) out << std::setw(w + 2) << p;
-    out << "\n";
-    for (const auto& [arch, n] : rows) {
-      out << std::setw(6) << arch << std::setw(6) << n_label(n);
-      for (const auto& name : pair_names) {
-        std::string text = "-";
-        for (const auto& p : summary.paired) {
-          if (p.arch == arch && p.n == n && p.model_a + "-" + p.model_b == name) {
-            std::ostringstream cell;
-            cell << std::showpos << std::fixed << std::setprecision(4) << p.difference_mean << std::noshowpos
-                 << " +/- " << p.difference_std;
-            text = cell.str();
-          }
-        }
-        out << std::setw(w + 2) << text;
-      }
-      out << "\n";
+  if (!summary.paired.empty()) {
+    out << "\npaired accuracy difference A-B: mean [95% interval], p (paired t-test), units\n";
+    for (const auto& p : summary.paired) {
+      out << std::setw(16) << p.dataset << std::setw(6) << p.arch << std::setw(6) << n_label(p.n) << p.model_a
+          << " - " << p.model_b << ": " << std::showpos << std::setprecision(4) << p.difference_mean
+          << std::noshowpos << " [" << p.ci_low << "," << p.ci_high << "], p " << std::setprecision(3) << p.p_value
+          << ", " << p.pairs << " " << p.unit << "\n";
     }
   }
-  out << "\nfinal training loss / epochs to convergence (means over trials)\n" << std::setw(6) << "arch" << std::setw(6)
-      << "n";
-  for (const auto& m : models) out << std::setw(w) << m;
+  out << "\nfinal training loss / epochs to convergence (means over rows)\n" << std::setw(16) << "data"
+      << std::setw(6) << "arch" << std::setw(6) << "n";
+  for (const auto& m : summary.models) out << std::setw(w) << m;
   out << "\n";
-  for (const auto& [arch, n] : rows) {
-    out << std::setw(6) << arch << std::setw(6) << n_label(n);
-    for (const auto& m : models) {
-      const auto* c = find_cell(arch, n, m);
+  for (const auto& k : rows) {
+    out << std::setw(16) << std::get<0>(k) << std::setw(6) << std::get<1>(k) << std::setw(6) << n_label(std::get<2>(k));
+    for (const auto& m : summary.models) {
+      const auto* c = find_cell(k, m);
       std::ostringstream cell;
       if (c) cell << std::fixed << std::setprecision(4) << c->train_loss_mean << " / " << std::setprecision(1)
                   << c->epochs_mean;
@@ -487,31 +557,41 @@ std::string format_summary(const Summary& summary) {
 
 std::string summary_csv(const Summary& summary) {
   std::ostringstream out;
-  out << "arch,model,n,trials,accuracy_mean,accuracy_std,train_loss_mean,epochs_to_convergence_mean,seconds_mean\n";
+  out << "dataset,arch,model,n,vae_seeds,trials,unit,accuracy_mean,accuracy_std,accuracy_ci_low,accuracy_ci_high,"
+         "train_loss_mean,epochs_to_convergence_mean,seconds_mean\n";
   out << std::setprecision(10);
   for (const auto& c : summary.cells) {
-    out << c.arch << "," << c.model << "," << c.n << "," << c.trials << "," << c.accuracy_mean << "," << c.accuracy_std
-        << "," << c.train_loss_mean << "," << c.epochs_mean << "," << c.seconds_mean << "\n";
+    out << c.dataset << "," << c.arch << ",\"" << c.model << "\"," << c.n << "," << c.vae_seeds << "," << c.trials
+        << "," << c.unit << "," << c.accuracy_mean << "," << c.accuracy_std << "," << c.accuracy_ci_low << ","
+        << c.accuracy_ci_high << "," << c.train_loss_mean << "," << c.epochs_mean << "," << c.seconds_mean << "\n";
   }
   return out.str();
 }
 
 std::string paired_csv(const Summary& summary) {
   std::ostringstream out;
-  out << "arch,n,model_a,model_b,pairs,difference_mean,difference_std\n";
+  out << "dataset,arch,n,model_a,model_b,metric,unit,pairs,trials,difference_mean,difference_std,ci_low,ci_high,"
+         "p_value\n";
   out << std::setprecision(10);
   for (const auto& p : summary.paired) {
-    out << p.arch << "," << p.n << "," << p.model_a << "," << p.model_b << "," << p.pairs << "," << p.difference_mean
-        << "," << p.difference_std << "\n";
+    out << p.dataset << "," << p.arch << "," << p.n << ",\"" << p.model_a << "\",\"" << p.model_b << "\"," << p.metric
+        << "," << p.unit << "," << p.pairs << "," << p.trials << "," << p.difference_mean << "," << p.difference_std
+        << "," << p.ci_low << "," << p.ci_high << "," << p.p_value << "\n";
   }
   return out.str();
 }
 
 nlohmann::json error_analysis(const std::vector<ResultRow>& rows, const torch::Tensor& test_labels,
                               int64_t max_listed) {
-  using Key = std::tuple<std::string, int64_t, int64_t>;  // arch, n rank, trial
-  std::map<Key, std::map<std::pair<int, std::string>, const ResultRow*>> groups;
-  for (const auto& r : rows) groups[{r.arch, n_rank(r.n), r.trial}][{model_rank(r.model), r.model}] = &r;
+  // Within (dataset, arch, n, trial) and VAE seed 0 (the supervised rows join every group).
+  std::map<std::string, int> model_index;
+  for (const auto& r : rows) model_index.emplace(r.model, static_cast<int>(model_index.size()));
+  using Key = std::tuple<std::string, std::string, int64_t, int64_t>;  // dataset, arch, n rank, trial
+  std::map<Key, std::map<int, const ResultRow*>> groups;
+  for (const auto& r : rows) {
+    if (r.vae_seed != 0) continue;
+    groups[{r.dataset, r.arch, n_rank(r.n), r.trial}][model_index[r.model]] = &r;
+  }
   auto first = [&](const std::vector<int64_t>& v) {
     return std::vector<int64_t>(v.begin(), v.begin() + std::min<int64_t>(max_listed, static_cast<int64_t>(v.size())));
   };
@@ -527,7 +607,8 @@ nlohmann::json error_analysis(const std::vector<ResultRow>& rows, const torch::T
                    test_labels.numel(), " test labels, expected equal counts");
         const Disagreement d = compare_predictions(torch::tensor(ra.predictions, torch::kLong),
                                                    torch::tensor(rb.predictions, torch::kLong), test_labels);
-        comparisons.push_back({{"arch", ra.arch},
+        comparisons.push_back({{"dataset", ra.dataset},
+                               {"arch", ra.arch},
                                {"n", ra.n},
                                {"trial", ra.trial},
                                {"model_a", ra.model},

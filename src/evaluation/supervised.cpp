@@ -33,7 +33,8 @@ torch::Tensor SupervisedClassifierImpl::forward(const torch::Tensor& x) {
 
 SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train, const torch::Tensor& subset,
                                const ImageSet& test, const SupervisedOptions& options, uint64_t seed,
-                               torch::Device device, const SupervisedProgress& progress) {
+                               torch::Device device, const SupervisedProgress& progress,
+                               const torch::Tensor& validation) {
   DVAE_CHECK(options.epochs > 0, "supervised baseline: epochs ", options.epochs, ", expected > 0");
   DVAE_CHECK(options.batch_size > 0, "supervised baseline: batch size ", options.batch_size, ", expected > 0");
   DVAE_CHECK(subset.defined() && subset.dim() == 1 && subset.numel() > 0,
@@ -53,6 +54,12 @@ SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train,
   const auto idx = subset.to(torch::kLong);
   const auto x_all = train.batch(idx).to(device);          // [M,1,H,W] float, converted once
   const auto y_all = train.batch_labels(idx).to(device);   // [M]
+  torch::Tensor x_val, y_val;
+  if (validation.defined() && validation.numel() > 0) {
+    const auto vidx = validation.to(torch::kLong);
+    x_val = train.batch(vidx).to(device);         // [V,1,H,W]
+    y_val = train.batch_labels(vidx).to(device);  // [V]
+  }
   Rng rng(derive_seed(seed, {1}));
   std::vector<int64_t> order(M);
   std::iota(order.begin(), order.end(), 0);
@@ -80,10 +87,27 @@ SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train,
       epoch_sum += l * static_cast<double>(nb);
     }
     fit.epoch_loss[epoch] = epoch_sum / static_cast<double>(M);
+    if (validation.defined() && validation.numel() > 0) {
+      net->eval();
+      torch::NoGradGuard no_grad;
+      double val_sum = 0.0;
+      for (int64_t start = 0; start < x_val.size(0); start += options.eval_batch) {
+        const int64_t nb = std::min<int64_t>(options.eval_batch, x_val.size(0) - start);
+        const auto logits = net->forward(x_val.narrow(0, start, nb));  // [B,C]
+        val_sum += torch::nn::functional::cross_entropy(
+                       logits, y_val.narrow(0, start, nb),
+                       torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                       .item<double>();
+      }
+      fit.validation_loss.push_back(val_sum / static_cast<double>(x_val.size(0)));
+      net->train();
+    }
     if (progress) progress(epoch + 1, options.epochs, fit.epoch_loss[epoch]);
   }
   fit.final_loss = fit.epoch_loss.back();
-  fit.epochs_to_convergence = epochs_to_convergence(fit.epoch_loss, options.convergence_tolerance);
+  fit.epochs_to_convergence = fit.validation_loss.empty()
+                                  ? epochs_to_convergence(fit.epoch_loss, options.convergence_tolerance)
+                                  : best_epoch(fit.validation_loss);
 
   net->eval();
   torch::NoGradGuard no_grad;

@@ -45,8 +45,9 @@ TORCH_MODULE(SupervisedClassifier);
 struct SupervisedFit {
   torch::Tensor test_predictions;     ///< int64 [N_test] on the CPU
   std::vector<double> epoch_loss;     ///< per-epoch training loss (mean per-example cross-entropy of the epoch)
+  std::vector<double> validation_loss;  ///< per-epoch mean cross-entropy on the validation rows (empty without)
   double final_loss = 0.0;            ///< epoch_loss.back()
-  int64_t epochs_to_convergence = 0;  ///< as in evaluation/probe.h
+  int64_t epochs_to_convergence = 0;  ///< best_epoch(validation_loss) with validation rows, else as in evaluation/probe.h
   double seconds = 0.0;               ///< wall time of training and test inference
 };
 
@@ -55,8 +56,10 @@ using SupervisedProgress = std::function<void(int64_t epoch, int64_t epochs, dou
 
 /// Trains a fresh SupervisedClassifier on train's rows `subset` (int64 [M]) and predicts
 /// test. Initialisation (LibTorch generator) and shuffles (dvae::Rng) derive from seed.
+/// validation (int64 [V] rows of train, optional) is scored after every epoch.
 SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train, const torch::Tensor& subset,
                                const ImageSet& test, const SupervisedOptions& options, uint64_t seed,
-                               torch::Device device, const SupervisedProgress& progress = {});
+                               torch::Device device, const SupervisedProgress& progress = {},
+                               const torch::Tensor& validation = {});
 
 }  // namespace dvae

@@ -9,6 +9,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <cmath>
 
 #include "core/atomic_file.h"
 #include "core/check.h"
@@ -37,8 +38,9 @@ struct Fixture {
     options.sizes = {1, 3, -1};
     options.trials_small = 2;
     options.trials_large = 1;
-    options.probe.epochs = 5;
-    options.supervised.epochs = 2;
+    options.classifiers[0].probe.epochs = 5;
+    options.classifiers[1].supervised.epochs = 2;
+    options.validation_per_class = 5;
   }
   std::string results() const { return dir.file("out/results.jsonl"); }
 };
@@ -57,7 +59,7 @@ TEST(protocol, EveryModelSeesTheSameSubsetInATrial) {
   for (const auto& r : rows) {
     hashes[{r.n, r.trial}].insert(r.subset_sha256);
     all.insert(r.subset_sha256);
-    EXPECT_EQ(r.subset_size, r.n < 0 ? 200 : 10 * r.n);
+    EXPECT_EQ(r.subset_size, r.n < 0 ? 150 : 10 * r.n);  // "all" = every non-validation image
     EXPECT_EQ(r.predictions.size(), 100u);
     EXPECT_EQ(r.confusion.size(), 10u);
     int64_t total = 0;
@@ -67,8 +69,50 @@ TEST(protocol, EveryModelSeesTheSameSubsetInATrial) {
   }
   for (const auto& [cell, h] : hashes) EXPECT_EQ(h.size(), 1u) << "n=" << cell.first << " trial " << cell.second;
   EXPECT_EQ(all.size(), 5u);  // different trials and sizes draw different subsets
-  // The subset a row names is the sampler's.
-  EXPECT_EQ(protocol_subset(f.data.train, 3, 1, f.options.seed).numel(), 30);
+  // The subset a row names is the sampler's, disjoint from the validation rows.
+  const auto subset = protocol_subset(f.data.train, 3, 1, f.options.seed, 5);
+  EXPECT_EQ(subset.numel(), 30);
+  const auto val = protocol_validation(f.data.train, 5, f.options.seed);
+  ASSERT_EQ(val.numel(), 50);
+  std::set<int64_t> v(val.data_ptr<int64_t>(), val.data_ptr<int64_t>() + val.numel());
+  for (int64_t i = 0; i < subset.numel(); ++i) EXPECT_FALSE(v.count(subset[i].item<int64_t>()));
+  // Epochs to convergence is the best validation epoch of each row's curve.
+  for (const auto& r : rows) {
+    ASSERT_EQ(r.validation_loss.size(), static_cast<size_t>(r.epochs)) << r.model;
+    const auto best = std::min_element(r.validation_loss.begin(), r.validation_loss.end()) - r.validation_loss.begin();
+    EXPECT_EQ(r.epochs_to_convergence, best + 1) << r.model;
+  }
+}
+
+TEST(protocol, AnyNumberOfEncodersAndSeedsWithTheirNames) {
+  Fixture f;
+  f.options.sizes = {1};
+  f.options.classifiers.pop_back();  // probes only
+  f.encoders.push_back({"beta=8", 8.0, std::make_shared<test::ToyEncoderImpl>(64, 4, 3), 0});
+  f.encoders.push_back({"beta=8", 8.0, std::make_shared<test::ToyEncoderImpl>(64, 4, 4), 1});
+  const auto rows = run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU);
+  ASSERT_EQ(rows.size(), 2u * 4);
+  std::set<std::pair<std::string, int64_t>> seen;
+  for (const auto& r : rows) {
+    seen.insert({r.model, r.vae_seed});
+    EXPECT_EQ(r.classifier, "probe");
+  }
+  EXPECT_EQ(seen.size(), 4u);
+  EXPECT_TRUE(seen.count({"beta=8", 1}));
+  // Two probe classifiers name their rows "model / classifier".
+  ClassifierSpec hidden = f.options.classifiers[0];
+  hidden.name = "hidden";
+  hidden.probe.hidden = 8;
+  f.options.classifiers.push_back(hidden);
+  const auto both = run_protocol(f.data, f.model, f.encoders, f.options, f.dir.file("two/results.jsonl"), torch::kCPU);
+  std::set<std::string> names;
+  for (const auto& r : both) names.insert(r.model);
+  EXPECT_TRUE(names.count("beta=8 / hidden"));
+  EXPECT_TRUE(names.count("standard / probe"));
+  // Duplicate (name, seed) pairs are refused.
+  f.encoders.push_back(f.encoders.back());
+  EXPECT_THROW(run_protocol(f.data, f.model, f.encoders, f.options, f.dir.file("x/results.jsonl"), torch::kCPU),
+               Error);
 }
 
 TEST(protocol, ResumeSkipsFinishedCellsAndRecomputesTornOnes) {
@@ -99,12 +143,12 @@ TEST(protocol, ResumeSkipsFinishedCellsAndRecomputesTornOnes) {
 
 TEST(protocol, RefusesRowsMadeWithOtherSettings) {
   Fixture f;
-  f.options.supervised_baseline = false;
+  f.options.classifiers.pop_back();
   f.options.sizes = {1};
   run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU);
-  f.options.probe.epochs = 6;
+  f.options.classifiers[0].probe.epochs = 6;
   EXPECT_THROW(run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU), Error);
-  f.options.probe.epochs = 5;
+  f.options.classifiers[0].probe.epochs = 5;
   f.options.sizes = {1, 1};
   EXPECT_THROW(run_protocol(f.data, f.model, f.encoders, f.options, f.results(), torch::kCPU), Error);
 }
@@ -117,10 +161,14 @@ TEST(protocol, ReadResultsRejectsGarbageInTheMiddle) {
   EXPECT_TRUE(read_results(dir.file("absent.jsonl")).empty());
 }
 
-ResultRow hand_row(const std::string& model, int64_t n, int64_t trial, double acc, double loss, int64_t epochs) {
+ResultRow hand_row(const std::string& model, int64_t n, int64_t trial, double acc, double loss, int64_t epochs,
+                   int64_t vae_seed = 0) {
   ResultRow r;
+  r.dataset = "mnist";
   r.arch = "mlp";
   r.model = model;
+  r.classifier = model == "supervised" ? "supervised" : "probe";
+  r.vae_seed = vae_seed;
   r.n = n;
   r.trial = trial;
   r.accuracy = acc;
@@ -130,44 +178,86 @@ ResultRow hand_row(const std::string& model, int64_t n, int64_t trial, double ac
 }
 
 TEST(protocol, SummaryMatchesHandComputedValues) {
+  // One VAE seed: the label trials are the units.
   const std::vector<ResultRow> rows = {
       hand_row("standard", 1, 0, 0.5, 1.0, 10),     hand_row("disentangled", 1, 0, 0.6, 2.0, 20),
       hand_row("standard", 1, 1, 0.7, 3.0, 30),     hand_row("disentangled", 1, 1, 0.6, 4.0, 40),
       hand_row("disentangled", -1, 0, 0.9, 0.1, 5), hand_row("standard", -1, 0, 0.95, 0.2, 7)};
   const Summary s = summarise(rows);
   ASSERT_EQ(s.cells.size(), 4u);
-  // Order: n=1 then all; disentangled before standard.
-  EXPECT_EQ(s.cells[0].model, "disentangled");
+  // Order: n=1 then all; models in order of first appearance.
+  EXPECT_EQ(s.models, (std::vector<std::string>{"standard", "disentangled"}));
+  EXPECT_EQ(s.cells[0].model, "standard");
   EXPECT_EQ(s.cells[0].n, 1);
+  EXPECT_EQ(s.cells[0].unit, "label trials");
   EXPECT_NEAR(s.cells[0].accuracy_mean, 0.6, 1e-12);
-  EXPECT_NEAR(s.cells[0].accuracy_std, 0.0, 1e-12);
-  EXPECT_NEAR(s.cells[1].accuracy_mean, 0.6, 1e-12);
-  EXPECT_NEAR(s.cells[1].accuracy_std, std::sqrt(0.02), 1e-12);  // {0.5, 0.7}: sample std
-  EXPECT_NEAR(s.cells[1].train_loss_mean, 2.0, 1e-12);
-  EXPECT_NEAR(s.cells[1].epochs_mean, 20.0, 1e-12);
+  EXPECT_NEAR(s.cells[0].accuracy_std, std::sqrt(0.02), 1e-12);  // {0.5, 0.7}: sample std
+  // 95% interval with df 1: 0.6 +- 12.7062 * 0.1 .
+  EXPECT_NEAR(s.cells[0].accuracy_ci_high, 0.6 + 12.7062 * 0.1, 1e-3);
+  EXPECT_NEAR(s.cells[0].train_loss_mean, 2.0, 1e-12);
+  EXPECT_NEAR(s.cells[0].epochs_mean, 20.0, 1e-12);
+  EXPECT_NEAR(s.cells[1].accuracy_std, 0.0, 1e-12);
   EXPECT_EQ(s.cells[2].n, -1);
   ASSERT_EQ(s.paired.size(), 2u);
   EXPECT_EQ(s.paired[0].model_a, "disentangled");
   EXPECT_EQ(s.paired[0].model_b, "standard");
-  EXPECT_NEAR(s.paired[0].difference_mean, 0.0, 1e-12);                 // {+0.1, -0.1}
+  EXPECT_NEAR(s.paired[0].difference_mean, 0.0, 1e-12);  // {+0.1, -0.1}
   EXPECT_NEAR(s.paired[0].difference_std, std::sqrt(0.02), 1e-12);
+  EXPECT_NEAR(s.paired[0].p_value, 1.0, 1e-9);
   EXPECT_NEAR(s.paired[1].difference_mean, -0.05, 1e-12);
   EXPECT_EQ(s.paired[1].pairs, 1);
   const std::string table = format_summary(s);
-  EXPECT_NE(table.find("0.6000 +/- 0.1414 (2)"), std::string::npos) << table;
+  EXPECT_NE(table.find("0.6000 ["), std::string::npos) << table;
   EXPECT_NE(table.find("all"), std::string::npos);
-  EXPECT_NE(summary_csv(s).find("mlp,standard,1,2,0.6,"), std::string::npos) << summary_csv(s);
+  EXPECT_NE(summary_csv(s).find("mnist,mlp,\"standard\",1,1,2,label trials,0.6,"), std::string::npos)
+      << summary_csv(s);
+}
+
+TEST(protocol, SeedsAreTheUnitsAndTheSupervisedRowsPairWithEverySeed) {
+  // Two models x 3 VAE seeds x 2 trials, and a supervised baseline (no seed).
+  std::vector<ResultRow> rows;
+  const double a[3][2] = {{0.60, 0.62}, {0.70, 0.72}, {0.65, 0.67}};
+  const double b[3][2] = {{0.50, 0.50}, {0.55, 0.57}, {0.60, 0.58}};
+  for (int k = 0; k < 3; ++k) {
+    for (int t = 0; t < 2; ++t) {
+      rows.push_back(hand_row("A", 1, t, a[k][t], 0, 0, k));
+      rows.push_back(hand_row("B", 1, t, b[k][t], 0, 0, k));
+    }
+  }
+  rows.push_back(hand_row("supervised", 1, 0, 0.40, 0, 0));
+  rows.push_back(hand_row("supervised", 1, 1, 0.44, 0, 0));
+  // Seed means of A - B: 0.11, 0.15, 0.07 -> mean 0.11, sd 0.04, se 0.04/sqrt(3), t = 4.763, df 2.
+  const auto p = compare_models(rows, "mnist", "mlp", 1, "A", "B");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->unit, "VAE seeds");
+  EXPECT_EQ(p->pairs, 3);
+  EXPECT_EQ(p->trials, 2);
+  EXPECT_NEAR(p->difference_mean, 0.11, 1e-12);
+  EXPECT_NEAR(p->difference_std, 0.04, 1e-12);
+  EXPECT_NEAR(p->ci_low, 0.11 - 4.302653 * 0.04 / std::sqrt(3.0), 1e-5);
+  EXPECT_NEAR(p->p_value, 0.04137, 1e-4);
+  // A - supervised: per seed the trial-mean difference, the baseline shared by every seed.
+  const auto q = compare_models(rows, "mnist", "mlp", 1, "A", "supervised");
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->pairs, 3);
+  EXPECT_NEAR(q->difference_mean, (0.19 + 0.29 + 0.24) / 3, 1e-12);
+  const Summary s = summarise(rows);
+  EXPECT_EQ(s.cells[0].vae_seeds, 3);
+  EXPECT_EQ(s.cells[0].unit, "VAE seeds");
+  EXPECT_NEAR(s.cells[0].accuracy_mean, 0.66, 1e-12);
+  EXPECT_EQ(metric_from_name("train_loss"), Metric::kTrainLoss);
+  EXPECT_THROW(metric_from_name("speed"), Error);
 }
 
 TEST(protocol, ErrorAnalysisCountsDisagreements) {
-  auto a = hand_row("disentangled", 1, 0, 0, 0, 0);
-  auto b = hand_row("standard", 1, 0, 0, 0, 0);
+  auto a = hand_row("beta=4", 1, 0, 0, 0, 0);
+  auto b = hand_row("beta=1", 1, 0, 0, 0, 0);
   a.predictions = {0, 9, 2, 9};
   b.predictions = {9, 1, 2, 9};
   const auto j = error_analysis({a, b}, torch::tensor({0, 1, 2, 3}, torch::kLong), 1);
   ASSERT_EQ(j["comparisons"].size(), 1u);
   const auto& c = j["comparisons"][0];
-  EXPECT_EQ(c["model_a"], "disentangled");
+  EXPECT_EQ(c["model_a"], "beta=4");
   EXPECT_EQ(c["a_wrong_b_right"], 1);
   EXPECT_EQ(c["a_right_b_wrong"], 1);
   EXPECT_EQ(c["both_wrong"], 1);
@@ -183,6 +273,8 @@ TEST(protocol, RowJsonRoundTrips) {
   r.confusion = {{1, 0}, {0, 1}};
   r.per_class_accuracy = {1.0, 0.5};
   r.epoch_loss = {2.0, 1.0};
+  r.validation_loss = {2.5, 1.5};
+  r.vae_seed = 2;
   const auto back = row_from_json(row_to_json(r), "test");
   EXPECT_EQ(row_to_json(back), row_to_json(r));
   auto j = row_to_json(r);

@@ -25,14 +25,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A study file over the quick preset (its claims name these models).
 constexpr const char* kTinyConfig =
     "archs = [\"mlp\"]\n"
-    "mlp_epochs = 2\n"
+    "vae_seeds = 2\n"
     "sizes = [1, 5, \"all\"]\n"
     "trials_small = 2\n"
     "trials_large = 1\n"
-    "probe_epochs = 10\n"
-    "supervised_epochs = 2\n";
+    "validation_per_class = 2\n"
+    "models = [{name = \"standard\", beta = 1, epochs = 2}, {name = \"disentangled\", beta = 4, epochs = 2}]\n"
+    "classifiers = [{name = \"probe\", kind = \"probe\", epochs = 10},\n"
+    "               {name = \"supervised\", kind = \"supervised\", epochs = 2}]\n";
 
 struct TinySetup {
   test::TempDir dir;
@@ -65,10 +68,11 @@ TEST(ReproduceSlow, WritesACompleteReportAndSkipsFinishedUnitsOnRerun) {
   const auto first = test::run_dvae(s.args(out));
   ASSERT_EQ(first.exit_code, 0) << first.err;
   const std::string html = read_file(out + "/report/index.html");
-  EXPECT_NE(html.find("id=\"accuracy-mlp\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"accuracy-"), std::string::npos);
   EXPECT_NE(html.find("quick"), std::string::npos);
-  for (const char* part : {"Figure 4", "Latent traversals", "Per-latent KL", "Training curves", "confusion matrix",
-                           "worst reconstructions", "The paper's claims", "Paired differences"}) {
+  for (const char* part : {"Figure 4", "Latent traversals", "Per-latent KL", "Training curves", "Confusion matrix",
+                           "worst reconstructions", "Claims", "Paired comparisons", "2 VAE seeds",
+                           "paired differences with 95% intervals", "Holm-corrected", "indicative"}) {
     EXPECT_NE(html.find(part), std::string::npos) << part;
   }
   EXPECT_TRUE(fs::exists(out + "/results.sqlite"));
@@ -100,7 +104,7 @@ TEST(ReproduceSlow, WritesACompleteReportAndSkipsFinishedUnitsOnRerun) {
   ASSERT_TRUE(std::regex_search(dom.out, m, std::regex("data-images=\"(\\d+)/(\\d+)\""))) << dom.out.substr(0, 500);
   EXPECT_EQ(m[1].str(), m[2].str()) << "images that failed to load";
   EXPECT_EQ(std::stoi(m[2].str()), images);
-  EXPECT_NE(dom.out.find("<table class=\"accuracy\""), std::string::npos);
+  EXPECT_NE(dom.out.find("<table id=\"accuracy-"), std::string::npos);
 }
 
 TEST(ReproduceSlow, KilledRunResumesToTheSameResults) {
@@ -159,7 +163,7 @@ std::map<std::string, std::string> vae_logs_without_timings(const std::string& o
   return logs;
 }
 
-TEST(ReproduceSlow, TwoVaesTrainedTogetherMatchTrainingThemOneAfterTheOther) {
+TEST(ReproduceSlow, VaesTrainedSideBySideMatchTrainingThemOneAfterTheOther) {
   TinySetup s;
   const std::string apart = s.dir.file("apart"), together = s.dir.file("together");
   const auto one = test::run_dvae(s.args(apart, 1));  // one thread: one VAE after the other
@@ -167,9 +171,9 @@ TEST(ReproduceSlow, TwoVaesTrainedTogetherMatchTrainingThemOneAfterTheOther) {
   const auto two = test::run_dvae("--threads 2 reproduce --preset quick --config " + s.config + " --dataset " +
                                   s.data + " --out " + together);  // two threads: both VAEs at once, one thread each
   ASSERT_EQ(two.exit_code, 0) << two.err;
-  EXPECT_NE((two.out + two.err).find("alongside the other VAE, 1 thread"), std::string::npos) << two.out << two.err;
+  EXPECT_NE((two.out + two.err).find("training (1 thread)"), std::string::npos) << two.out << two.err;
   const auto a = vae_logs_without_timings(apart);
-  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(a.size(), 4u);  // 2 models x 2 VAE seeds
   EXPECT_EQ(a, vae_logs_without_timings(together));
 }
 
@@ -203,6 +207,56 @@ TEST(ReproduceCli, SecondRunOnTheSameFolderIsRefused) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("another dvae run"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.rfind("error: ", 0), 0u);
+}
+
+// A spec that shares one VAE (same data, model settings and seed) with the tiny reproduce run.
+constexpr const char* kSharingStudy =
+    "archs = [\"mlp\"]\n"
+    "vae_seeds = 1\n"
+    "sizes = [1]\n"
+    "trials_small = 2\n"
+    "validation_per_class = 2\n"
+    "models = [{name = \"beta one\", beta = 1, epochs = 2}, {name = \"beta eight\", beta = 8, epochs = 2}]\n"
+    "classifiers = [{name = \"probe\", kind = \"probe\", epochs = 10}]\n"
+    "[[claims]]\nkind = \"beats\"\na = \"beta eight\"\nb = \"beta one\"\n";
+
+TEST(StudySlow, TwoStudiesInOneFolderShareTheirCommonVae) {
+  TinySetup s;
+  const std::string out = s.dir.file("out");
+  ASSERT_EQ(test::run_dvae(s.args(out)).exit_code, 0);
+  const std::string spec2 = s.dir.file("sharing2.toml");
+  test::write_bytes(spec2, std::string("datasets = [\"") + s.data + "\"]\n" + kSharingStudy);
+  const auto run = test::run_dvae("--threads 1 study run " + spec2 + " --out " + out);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  // "beta one" is the reproduce run's seed-0 standard VAE: skipped; "beta eight" is new.
+  EXPECT_NE(run.err.find("beta one (beta 1, seed 0, 2 epochs): done earlier, skipped"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("beta eight (beta 8, seed 0, 2 epochs): training"), std::string::npos) << run.err;
+  int vaes = 0;
+  for (const auto& e : fs::directory_iterator(out + "/vae")) vaes += e.is_directory() ? 1 : 0;
+  EXPECT_EQ(vaes, 5);  // 4 from reproduce + 1 new
+  const std::string html = read_file(out + "/report/index.html");
+  EXPECT_NE(html.find("beta eight"), std::string::npos);
+}
+
+TEST(StudyCli, KeysAreDocumentedAndBadValuesExitTwoBeforeAnyWork) {
+  const auto keys = test::run_dvae("study keys");
+  ASSERT_EQ(keys.exit_code, 0);
+  for (const char* k : {"vae_seeds", "validation_per_class", "[[models]]", "[[classifiers]]", "[[claims]]",
+                        "objective", "with_logvar", "margin", "Holm"}) {
+    EXPECT_NE(keys.out.find(k), std::string::npos) << k;
+  }
+  test::TempDir dir;
+  const std::string spec = dir.file("bad.toml");
+  test::write_bytes(spec, "vae_seeds = -3\n");
+  const auto bad = test::run_dvae("study run " + spec + " --out " + dir.file("out"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("key 'vae_seeds': -3, expected an integer in [1, 1000]"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(dir.file("out")));
+  const auto seeds = test::run_dvae("reproduce --vae-seeds 0 --out " + dir.file("out"));
+  EXPECT_EQ(seeds.exit_code, 2);
+  EXPECT_NE(seeds.err.find("--vae-seeds"), std::string::npos) << seeds.err;
+  const auto check = test::run_dvae("study run " + spec + " --check");
+  EXPECT_EQ(check.exit_code, 2);
 }
 
 TEST(ReproduceCli, BadPresetIsAUsageError) {

@@ -1,0 +1,167 @@
+// The paper's presets, written as studies (the same TOML a user writes; see
+// study_spec.h). "paper" is the protocol of Varano's paper exactly (one VAE per
+// beta, as the paper trained); "quick" shows every part of the report in a few
+// minutes on 2 CPU cores with 2 VAE seeds, so its statistics run for real.
+#include "core/check.h"
+#include "experiments/study_spec.h"
+
+namespace dvae {
+
+namespace {
+
+// The paper's two models, classifiers and the claims of its results section.
+constexpr const char* kPaperBody = R"toml(
+[[models]]
+name = "standard"
+beta = 1
+epochs = { mlp = 50, cnn = 75 }
+
+[[models]]
+name = "disentangled"
+beta = { mlp = 4, cnn = 6 }
+epochs = { mlp = 50, cnn = 75 }
+
+[[classifiers]]
+name = "probe"
+kind = "probe"
+epochs = 100
+lr = 0.01
+
+[[classifiers]]
+name = "supervised"
+kind = "supervised"
+epochs = 100
+lr = 0.001
+
+[[claims]]
+kind = "beats"
+statement = "The disentangled VAE beats the standard VAE when labels are scarce (n <= 5)"
+a = "disentangled"
+b = "standard"
+sizes = [1, 3, 5]
+
+[[claims]]
+kind = "beats"
+statement = "The disentangled VAE beats the supervised model when labels are scarce (n <= 5)"
+a = "disentangled"
+b = "supervised"
+sizes = [1, 3, 5]
+
+[[claims]]
+kind = "beats"
+statement = "The standard VAE beats the supervised model when labels are scarce (n <= 5)"
+a = "standard"
+b = "supervised"
+sizes = [1, 3, 5]
+
+[[claims]]
+kind = "matches"
+statement = "With more labels (n >= 10) the disentangled VAE matches the others within 2 points"
+a = "disentangled"
+b = ["standard", "supervised"]
+sizes = [10, 100, 1000, "all"]
+margin = 0.02
+
+[[claims]]
+kind = "order"
+statement = "At convergence the classifier's training loss is lowest for the supervised model, then the standard VAE, then the disentangled VAE"
+models = ["supervised", "standard", "disentangled"]
+metric = "train_loss"
+
+[[claims]]
+kind = "matches"
+statement = "Epochs to convergence (best validation epoch) of the classifier do not differ between the standard and disentangled VAE (within 10 epochs)"
+a = "disentangled"
+b = "standard"
+metric = "epochs_to_convergence"
+margin = 10
+
+[[claims]]
+kind = "collapse"
+statement = "About half of the disentangled VAE's latents collapse to the prior (KL < 0.01 nats)"
+a = "disentangled"
+min_fraction = 0.3
+max_fraction = 0.7
+
+[[claims]]
+kind = "collapse"
+statement = "None of the standard VAE's latents collapse to the prior"
+a = "standard"
+min_fraction = 0
+max_fraction = 0
+)toml";
+
+constexpr const char* kPaperHead = R"toml(
+title = "Disentangling VAEs for image classification: the paper's protocol"
+datasets = ["mnist"]
+archs = ["mlp", "cnn"]
+seed = 1
+vae_seeds = 1
+sizes = [1, 3, 5, 10, 100, 1000, "all"]
+trials_small = 5
+trials_large = 1
+validation_per_class = 100
+)toml";
+
+// Every part of the report in minutes: the MLP only, 2 VAE seeds of 5 epochs,
+// fewer sizes and trials, shorter classifier training, a smaller validation set.
+constexpr const char* kQuickHead = R"toml(
+title = "Disentangling VAEs for image classification: quick preset"
+indicative = true
+datasets = ["mnist"]
+archs = ["mlp"]
+seed = 1
+vae_seeds = 2
+sizes = [1, 5, 10, 100, "all"]
+trials_small = 3
+trials_large = 1
+validation_per_class = 20
+)toml";
+
+constexpr const char* kQuickOverrides = R"toml(
+[[models]]
+name = "standard"
+beta = 1
+epochs = 5
+
+[[models]]
+name = "disentangled"
+beta = 4
+epochs = 5
+
+[[classifiers]]
+name = "probe"
+kind = "probe"
+epochs = 50
+lr = 0.01
+
+[[classifiers]]
+name = "supervised"
+kind = "supervised"
+epochs = 10
+lr = 0.001
+)toml";
+
+// The claims of kPaperBody without its models and classifiers.
+std::string paper_claims() {
+  const std::string body = kPaperBody;
+  return body.substr(body.find("[[claims]]"));
+}
+
+}  // namespace
+
+StudySpec preset_study(const std::string& name) {
+  std::string text;
+  if (name == "paper") {
+    text = std::string(kPaperHead) + kPaperBody;
+  } else if (name == "quick") {
+    text = std::string(kQuickHead) + kQuickOverrides + paper_claims();
+  } else {
+    throw UsageError("--preset " + name + ": expected quick or paper");
+  }
+  StudySpec spec = parse_study(text, "preset " + name);
+  spec.preset = name;
+  return spec;
+}
+
+}  // namespace dvae

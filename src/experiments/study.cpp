@@ -1,0 +1,716 @@
+// The study executor: plan, train (VAEs and supervised cells side by side),
+// probe, figures, report. See study.h.
+#include "experiments/study.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <filesystem>
+#include <iomanip>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "analysis/figures.h"
+#include "analysis/plots.h"
+#include "core/atomic_file.h"
+#include "core/check.h"
+#include "core/random.h"
+#include "data/datasets.h"
+#include "dvae/version.h"
+#include "evaluation/classifier_kind.h"
+#include "experiments/claims.h"
+#include "experiments/report.h"
+#include "experiments/results_db.h"
+#include "experiments/run_lock.h"
+#include "training/checkpoint.h"
+#include "training/objectives.h"
+#include "training/vae_trainer.h"
+
+namespace dvae {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string hms(double seconds) {
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  std::ostringstream out;
+  if (s >= 3600) out << s / 3600 << "h";
+  if (s >= 60) out << std::setw(s >= 3600 ? 2 : 1) << std::setfill('0') << (s / 60) % 60 << "m";
+  out << std::setw(s >= 60 ? 2 : 1) << std::setfill('0') << s % 60 << "s";
+  return out.str();
+}
+
+std::string study_n(int64_t n) { return n < 0 ? "all" : std::to_string(n); }
+
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+// Progress over the whole study, each unit weighted by its cost (image-passes,
+// weighted per architecture); the ETA extrapolates this call's rate. Thread-safe.
+class Progress {
+ public:
+  explicit Progress(std::function<void(const std::string&)> log) : log_(std::move(log)), start_(Clock::now()) {}
+  void plan(double cost) { total_ += cost; }
+  void skip(double cost) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    skipped_ += cost;
+  }
+  void advance(double cost) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_ += cost;
+  }
+  // partial: cost done of units in progress (by the caller's unit id).
+  void partial(size_t id, double cost) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cost <= 0) {
+      partial_.erase(id);
+    } else {
+      partial_[id] = cost;
+    }
+  }
+  void say(const std::string& message) const {
+    if (!log_) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    double part = 0;
+    for (const auto& [id, c] : partial_) part += c;
+    const double done = done_ + skipped_ + part;
+    const double pct = total_ > 0 ? 100.0 * done / total_ : 100.0;
+    const double worked = done_ + part;
+    const double elapsed = since(start_);
+    std::ostringstream out;
+    out << "[" << std::fixed << std::setprecision(0) << std::min(100.0, pct) << "% " << hms(elapsed);
+    if (worked > 0 && total_ > done) out << ", ETA " << hms(elapsed / worked * (total_ - done));
+    out << "] " << message;
+    log_(out.str());
+  }
+
+ private:
+  std::function<void(const std::string&)> log_;
+  Clock::time_point start_;
+  mutable std::mutex mutex_;
+  double total_ = 0, done_ = 0, skipped_ = 0;
+  std::map<size_t, double> partial_;
+};
+
+double arch_weight(const std::string& arch) { return arch == "cnn" ? 15.0 : 1.0; }
+
+// The VAE's training set: all of data.train, or a seeded subset of it.
+Dataset vae_training_data(const Dataset& data, int64_t images, uint64_t seed) {
+  if (images <= 0 || images >= data.train.size()) return data;
+  std::vector<int64_t> idx(static_cast<size_t>(data.train.size()));
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
+  Rng rng(derive_seed(seed, {0x7AE5u}));
+  rng.shuffle(idx);
+  idx.resize(static_cast<size_t>(images));
+  std::sort(idx.begin(), idx.end());
+  Dataset out = data;
+  out.train = data.train.subset(torch::tensor(idx, torch::kLong));
+  return out;
+}
+
+// Names used inside a unit's results file; rows get the study's names on reading,
+// so that two studies naming the same unit differently share it.
+constexpr const char* kUnitEncoder = "vae";
+
+// --- The plan -----------------------------------------------------------------
+
+struct VaeUnit {
+  size_t data = 0;             // index into Plan::data
+  std::string arch;
+  const ModelSpec* model = nullptr;
+  int64_t seed_index = 0;
+  ModelOptions options;
+  TrainOptions train;
+  int64_t train_images = 0;
+  std::string key, run_dir, checkpoint, label;
+  double cost = 0;
+  // Filled by training or from the store.
+  std::string checkpoint_sha;
+  nlohmann::json stats;
+  double seconds = 0;
+  bool trained = false;        // trained in this call
+};
+
+struct ClassifierUnit {
+  size_t data = 0;
+  std::string arch;
+  ModelOptions options;          // the architecture (the supervised trunk)
+  const ClassifierSpec* classifier = nullptr;
+  VaeUnit* vae = nullptr;        // probe units; null for supervised
+  int64_t n = 0;                 // supervised units: one size each (probe units: every size)
+  std::string key, results_path, label;
+  double cost = 0;
+  std::vector<ResultRow> rows;   // with the study's names
+};
+
+struct Plan {
+  std::vector<Dataset> data;
+  std::vector<std::string> fingerprints;
+  std::vector<VaeUnit> vaes;
+  std::vector<ClassifierUnit> supervised;
+  std::vector<ClassifierUnit> probes;
+  double figure_cost = 3e5;
+};
+
+nlohmann::json classifier_identity(const ClassifierSpec& c) {
+  const bool probe = find_classifier_kind(c.kind).uses_encoder;
+  const auto& p = c.probe;
+  const auto& s = c.supervised;
+  return {{"kind", c.kind},
+          {"epochs", probe ? p.epochs : s.epochs},
+          {"lr", probe ? p.lr : s.lr},
+          {"hidden", probe ? p.hidden : s.hidden},
+          {"batch_size", probe ? p.batch_size : s.batch_size},
+          {"with_logvar", probe && c.with_logvar}};
+}
+
+ModelOptions model_options_for(const StudySpec& spec, const ModelSpec& m, const std::string& arch,
+                               const Dataset& data) {
+  (void)spec;
+  ModelOptions o;
+  o.arch = arch;
+  o.latent_dim = m.latent_dim;
+  o.image_size = data.train.rows();
+  return o;
+}
+
+// A protocol of one classifier (renamed to its kind) over the study's grid.
+ProtocolOptions unit_protocol(const StudySpec& spec, const ClassifierSpec& c, std::vector<int64_t> sizes) {
+  ProtocolOptions p = study_protocol(spec);
+  ClassifierSpec inner = c;
+  inner.name = c.kind;
+  p.classifiers = {inner};
+  p.sizes = std::move(sizes);
+  return p;
+}
+
+Plan plan_study(const StudySpec& spec, const StudyContext& ctx) {
+  Plan plan;
+  for (const auto& name : spec.datasets) {
+    plan.data.push_back(load_dataset(name, ctx.data_root));
+    plan.fingerprints.push_back(dataset_fingerprint(plan.data.back()));
+  }
+  // VAEs: data x arch x model x seed.
+  for (size_t d = 0; d < plan.data.size(); ++d) {
+    const Dataset& data = plan.data[d];
+    for (const auto& arch : spec.archs) {
+      for (const auto& m : spec.models) {
+        for (int64_t k = 0; k < spec.vae_seeds; ++k) {
+          VaeUnit u;
+          u.data = d;
+          u.arch = arch;
+          u.model = &m;
+          u.seed_index = k;
+          u.options = model_options_for(spec, m, arch, data);
+          u.train = default_train_options(arch);
+          find_objective(m.objective).configure(u.train, m.beta.at(arch));
+          u.train.epochs = m.epochs.at(arch);
+          u.train.seed = derive_seed(spec.seed, {0x5AEu, static_cast<uint64_t>(k) + 1});
+          const int64_t cap = m.train_images.at(arch);
+          u.train_images = cap > 0 && cap < data.train.size() ? cap : data.train.size();
+          const nlohmann::json key_spec = {{"unit", "vae"},
+                                           {"objective", m.objective},
+                                           {"model", model_options_to_json(u.options)},
+                                           {"train", train_options_to_json(u.train)},
+                                           {"train_images", u.train_images},
+                                           {"train_subset_seed", spec.seed},
+                                           {"data", plan.fingerprints[d]},
+                                           {"dvae", kVersion}};
+          u.key = unit_key(key_spec);
+          u.run_dir = ctx.out_dir + "/vae/" + arch + "-beta" + number_text(u.train.beta) + "-" + u.key.substr(0, 10);
+          u.checkpoint = u.run_dir + "/checkpoint.pt";
+          u.label = data.name + " " + arch + " " + m.name + " (beta " + number_text(u.train.beta) + ", seed " +
+                    std::to_string(k) + ", " + std::to_string(u.train.epochs) + " epochs)";
+          u.cost = static_cast<double>(u.train_images * u.train.epochs) * arch_weight(arch);
+          plan.vaes.push_back(u);
+        }
+      }
+    }
+  }
+  // Classifiers: supervised units per (data, arch, classifier, n); probe units per (VAE, classifier).
+  const ProtocolOptions protocol = study_protocol(spec);
+  for (size_t d = 0; d < plan.data.size(); ++d) {
+    const Dataset& data = plan.data[d];
+    for (const auto& arch : spec.archs) {
+      for (const auto& c : spec.classifiers) {
+        if (find_classifier_kind(c.kind).uses_encoder) continue;
+        for (int64_t n : spec.sizes) {
+          ClassifierUnit u;
+          u.data = d;
+          u.arch = arch;
+          u.options.arch = arch;
+          u.options.latent_dim = spec.models.empty() ? 10 : spec.models.front().latent_dim;
+          u.options.image_size = data.train.rows();
+          u.classifier = &c;
+          u.n = n;
+          const int64_t trials = protocol_trials(protocol, n);
+          const nlohmann::json key_spec = {{"unit", "supervised"},
+                                           {"model", model_options_to_json(u.options)},
+                                           {"classifier", classifier_identity(c)},
+                                           {"n", n},
+                                           {"trials", trials},
+                                           {"seed", spec.seed},
+                                           {"validation_per_class", spec.validation_per_class},
+                                           {"data", plan.fingerprints[d]},
+                                           {"dvae", kVersion}};
+          u.key = unit_key(key_spec);
+          u.results_path = ctx.out_dir + "/classify/supervised-" + u.key.substr(0, 10) + "/results.jsonl";
+          u.label = data.name + " " + arch + " " + c.name + " n=" + study_n(n);
+          const int64_t images = n < 0 ? data.train.size() : n * data.train.num_classes;
+          u.cost = static_cast<double>(images * trials * c.supervised.epochs) * arch_weight(arch) + 2e3;
+          plan.supervised.push_back(u);
+        }
+      }
+    }
+  }
+  for (auto& v : plan.vaes) {
+    for (const auto& c : spec.classifiers) {
+      if (!find_classifier_kind(c.kind).uses_encoder) continue;
+      ClassifierUnit u;
+      u.data = v.data;
+      u.arch = v.arch;
+      u.options = v.options;
+      u.classifier = &c;
+      u.vae = &v;
+      const nlohmann::json key_spec = {{"unit", "probe"},
+                                       {"vae", v.key},
+                                       {"classifier", classifier_identity(c)},
+                                       {"sizes", spec.sizes},
+                                       {"trials", {spec.trials_small, spec.trials_large}},
+                                       {"seed", spec.seed},
+                                       {"validation_per_class", spec.validation_per_class},
+                                       {"data", plan.fingerprints[v.data]},
+                                       {"dvae", kVersion}};
+      u.key = unit_key(key_spec);
+      u.results_path = ctx.out_dir + "/classify/probe-" + u.key.substr(0, 10) + "/results.jsonl";
+      u.label = v.label + " " + c.name;
+      u.cost = 2e5;
+      plan.probes.push_back(u);
+    }
+  }
+  return plan;
+}
+
+// --- Scheduling ---------------------------------------------------------------
+
+struct Job {
+  double cost = 0;
+  std::function<void()> run;
+};
+
+// Runs independent jobs longest first on min(threads, jobs) workers (one on a GPU),
+// each worker with threads / workers intra-op threads. Every unit draws only from
+// its own generators, so results equal those of running the jobs one by one with
+// the same per-job thread count. Rethrows the first failure after all stop.
+void run_parallel(std::vector<Job> jobs, int threads, bool cpu) {
+  if (jobs.empty()) return;
+  std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.cost > b.cost; });
+  const int workers = cpu ? std::max(1, std::min<int>(threads, static_cast<int>(jobs.size()))) : 1;
+  if (workers == 1) {
+    for (auto& j : jobs) j.run();
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex gate_mutex;
+  std::condition_variable gate;
+  int ready = 0;
+  std::vector<std::exception_ptr> failures(workers);
+  std::vector<std::thread> pool;
+  for (int w = 0; w < workers; ++w) {
+    pool.emplace_back([&, w] {
+      try {
+        {
+          // Every worker sets its thread count before any computes.
+          std::unique_lock<std::mutex> lock(gate_mutex);
+          at::set_num_threads(std::max(1, threads / workers));
+          ++ready;
+          gate.notify_all();
+          gate.wait(lock, [&] { return ready == workers; });
+        }
+        for (size_t i = next++; i < jobs.size() && !failed; i = next++) jobs[i].run();
+      } catch (...) {
+        failures[w] = std::current_exception();
+        failed = true;
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  for (const auto& f : failures) {
+    if (f) std::rethrow_exception(f);
+  }
+}
+
+// --- Stages -------------------------------------------------------------------
+
+struct Run {
+  const StudySpec& spec;
+  const StudyContext& ctx;
+  ResultsDb& db;
+  Progress& progress;
+  StudyOutcome& outcome;
+  std::mutex db_mutex;  // the store is used from worker threads
+};
+
+// A VAE unit found finished (record and an intact checkpoint) is skipped; otherwise a job.
+std::optional<Job> vae_job(Run& run, Plan& plan, VaeUnit& u, size_t id) {
+  auto record = run.db.find(u.key);
+  if (run.ctx.force && record) {
+    run.db.erase(u.key);
+    record.reset();
+    fs::remove_all(u.run_dir);
+  }
+  if (record && fs::exists(u.checkpoint) && sha256_file(u.checkpoint) == record->sha256) {
+    u.checkpoint_sha = record->sha256;
+    u.stats = record->payload;
+    u.seconds = record->seconds;
+    run.progress.skip(u.cost);
+    run.progress.say(u.label + ": done earlier, skipped");
+    ++run.outcome.units_skipped;
+    return std::nullopt;
+  }
+  return Job{u.cost, [&run, &plan, &u, id] {
+               const auto t0 = Clock::now();
+               const Dataset data = vae_training_data(plan.data[u.data], u.train_images, run.spec.seed);
+               run.progress.say(u.label + ": training (" + std::to_string(at::get_num_threads()) + " thread" +
+                                (at::get_num_threads() == 1 ? "" : "s") + ")");
+               TrainCallbacks callbacks;
+               callbacks.on_epoch = [&](const EpochStats& s) {
+                 run.progress.partial(id, u.cost * static_cast<double>(s.epoch) / static_cast<double>(u.train.epochs));
+                 std::ostringstream msg;
+                 msg << u.label << ": epoch " << s.epoch << "/" << u.train.epochs << " test ELBO " << std::fixed
+                     << std::setprecision(2) << s.test_elbo << " KL " << s.test_kl << " active " << s.active_latents
+                     << " (" << std::setprecision(0) << s.images_per_sec << " img/s)";
+                 run.progress.say(msg.str());
+               };
+               const EpochStats last = train_vae(data, u.options, u.train, u.run_dir, /*resume=*/true,
+                                                 run.ctx.device, callbacks);
+               u.stats = epoch_stats_to_json(last);
+               u.checkpoint_sha = sha256_file(u.checkpoint);
+               u.seconds = since(t0);
+               u.trained = true;
+               {
+                 std::lock_guard<std::mutex> lock(run.db_mutex);
+                 run.db.put({u.key, "vae", u.label, fs::relative(u.checkpoint, run.ctx.out_dir).string(),
+                             u.checkpoint_sha, u.stats, u.seconds});
+                 ++run.outcome.units_run;
+               }
+               run.progress.partial(id, 0);
+               run.progress.advance(u.cost);
+             }};
+}
+
+// Gives rows of a unit file the study's names.
+void name_rows(std::vector<ResultRow>& rows, const ClassifierUnit& u, const ProtocolOptions& study) {
+  for (auto& r : rows) {
+    r.classifier = u.classifier->name;
+    r.model = u.vae ? series_name(u.vae->model->name, *u.classifier, study) : u.classifier->name;
+    if (u.vae) r.vae_seed = u.vae->seed_index;
+  }
+}
+
+// Runs one classifier unit (resuming its results file) and records it.
+void classifier_unit(Run& run, Plan& plan, ClassifierUnit& u, const ProtocolOptions& study) {
+  const auto record = run.db.find(u.key);
+  if (run.ctx.force) {
+    if (record) run.db.erase(u.key);
+    fs::remove_all(fs::path(u.results_path).parent_path());
+  }
+  const bool finished = !run.ctx.force && record && fs::exists(u.results_path);
+  const Dataset& data = plan.data[u.data];
+  std::vector<FrozenEncoder> encoders;
+  std::optional<LoadedVae> loaded;
+  std::vector<int64_t> sizes = u.vae ? run.spec.sizes : std::vector<int64_t>{u.n};
+  const ProtocolOptions options = unit_protocol(run.spec, *u.classifier, sizes);
+  if (finished) {
+    u.rows = read_results(u.results_path);
+  } else {
+    if (u.vae) {
+      loaded.emplace(load_vae(u.vae->checkpoint, run.ctx.device));
+      encoders.push_back({kUnitEncoder, u.vae->train.beta, loaded->vae->encoder(), u.vae->seed_index});
+    }
+    const auto t0 = Clock::now();
+    u.rows = run_protocol(data, u.options, encoders, options, u.results_path, run.ctx.device,
+                          [&](const std::string& m) { run.progress.say(u.label + ": " + m); });
+    std::lock_guard<std::mutex> lock(run.db_mutex);
+    run.db.put({u.key, u.vae ? "probe" : "supervised", u.label, fs::relative(u.results_path, run.ctx.out_dir).string(),
+                "", nlohmann::json{{"rows", u.rows.size()}}, since(t0)});
+    ++run.outcome.units_run;
+  }
+  name_rows(u.rows, u, study);
+  if (finished) {
+    ++run.outcome.units_skipped;
+    run.progress.skip(u.cost);
+  } else {
+    run.progress.advance(u.cost);
+  }
+}
+
+// Stage 1: VAEs and supervised cells, all independent, side by side.
+void train_stage(Run& run, Plan& plan) {
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < plan.vaes.size(); ++i) {
+    if (auto job = vae_job(run, plan, plan.vaes[i], i)) jobs.push_back(std::move(*job));
+  }
+  const ProtocolOptions study = study_protocol(run.spec);
+  for (auto& u : plan.supervised) {
+    const auto record = run.db.find(u.key);
+    if (!run.ctx.force && record && fs::exists(u.results_path)) {
+      classifier_unit(run, plan, u, study);  // reads the finished rows
+      continue;
+    }
+    jobs.push_back({u.cost, [&run, &plan, &u, study] { classifier_unit(run, plan, u, study); }});
+  }
+  const int threads = at::get_num_threads();
+  run_parallel(std::move(jobs), threads, run.ctx.device.is_cpu());
+  at::set_num_threads(threads);
+}
+
+// Stage 2: every probe classifier on every encoder (all threads: heads run in parallel).
+void probe_stage(Run& run, Plan& plan) {
+  const ProtocolOptions study = study_protocol(run.spec);
+  for (auto& u : plan.probes) classifier_unit(run, plan, u, study);
+}
+
+std::vector<ResultRow> all_rows(const Plan& plan) {
+  std::vector<ResultRow> rows;
+  // Study order: for each probe classifier the models in spec order, then the supervised ones.
+  for (const auto& u : plan.probes) rows.insert(rows.end(), u.rows.begin(), u.rows.end());
+  for (const auto& u : plan.supervised) rows.insert(rows.end(), u.rows.begin(), u.rows.end());
+  return rows;
+}
+
+// Stage 3: figures. Per (data set, arch): what each model's first VAE seed learned,
+// reconstructions of every model, confusions and galleries at the smallest n; Figure 4
+// per data set.
+void figure_stage(Run& run, Plan& plan, const std::vector<ResultRow>& rows, ReportData& report) {
+  const FigureOptions fig;
+  auto figure_unit = [&](const std::string& label, const nlohmann::json& inputs, const std::string& artefact,
+                         const std::function<void()>& draw) {
+    const nlohmann::json spec = {{"unit", "figure"}, {"name", label}, {"inputs", inputs}, {"dvae", kVersion}};
+    const std::string key = unit_key(spec);
+    const auto rec = run.db.find(key);
+    if (!run.ctx.force && rec && fs::exists(artefact) && sha256_file(artefact) == rec->sha256) {
+      ++run.outcome.units_skipped;
+      return;
+    }
+    const auto t0 = Clock::now();
+    draw();
+    run.db.put({key, "figure", label, fs::relative(artefact, run.ctx.out_dir).string(), sha256_file(artefact),
+                nlohmann::json::object(), since(t0)});
+    ++run.outcome.units_run;
+  };
+  int64_t n_small = INT64_MAX;
+  for (int64_t n : run.spec.sizes) n_small = std::min(n_small, n < 0 ? INT64_MAX : n);
+  if (n_small == INT64_MAX) n_small = -1;
+  for (size_t d = 0; d < plan.data.size(); ++d) {
+    const Dataset& data = plan.data[d];
+    for (const auto& arch : run.spec.archs) {
+      const std::string dir = run.ctx.out_dir + "/figures/" + data.name + "-" + arch;
+      fs::create_directories(dir);
+      run.progress.say(data.name + " " + arch + ": drawing figures");
+      std::vector<VaeParts> parts;
+      std::vector<std::string> names;
+      std::vector<LoadedVae> loaded;
+      nlohmann::json shas = nlohmann::json::array();
+      for (auto& v : plan.vaes) {
+        if (v.data != d || v.arch != arch || v.seed_index != 0) continue;
+        loaded.push_back(load_vae(v.checkpoint, run.ctx.device));
+        const LoadedVae& lv = loaded.back();
+        parts.push_back(parts_of(*lv.vae));
+        names.push_back(v.model->name);
+        shas.push_back(v.checkpoint_sha);
+        VaeReport vr;
+        vr.dataset = data.name;
+        vr.arch = arch;
+        vr.model = v.model->name;
+        vr.beta = v.train.beta;
+        vr.epochs = v.train.epochs;
+        vr.stats = v.stats;
+        vr.seconds = v.seconds;
+        const std::string stem = dir + "/vae" + std::to_string(names.size() - 1);
+        const std::string title = data.name + " " + arch + " " + v.model->name + ", beta " + number_text(v.train.beta);
+        const nlohmann::json in = {{"checkpoint", v.checkpoint_sha}};
+        vr.traversal = stem + "_traversal.png";
+        figure_unit(v.label + " traversal", in, vr.traversal, [&] {
+          write_traversal_figure(parts.back(), data.test, -1, TraversalOptions{}, "Latent traversals: " + title,
+                                 vr.traversal, fig);
+        });
+        vr.samples = stem + "_samples.png";
+        figure_unit(v.label + " samples", in, vr.samples, [&] {
+          write_samples_figure(*lv.vae->decoder(), v.options.latent_dim, 64, run.spec.seed, 16,
+                               "Prior samples: " + title, vr.samples, fig);
+        });
+        const auto kl = v.stats.value("kl_per_latent", std::vector<double>{});
+        vr.kl_chart = stem + "_kl.png";
+        figure_unit(v.label + " kl", in, vr.kl_chart,
+                    [&] { plot_latent_kl(kl, "Per-latent test KL: " + title, stem + "_kl", fig.plot); });
+        vr.curves = stem + "_curves.png";
+        figure_unit(v.label + " curves", in, vr.curves, [&] {
+          plot_training_curves(read_training_log(v.run_dir + "/log.jsonl"), "Training: " + title, stem + "_curves",
+                               fig.plot);
+        });
+        report.vaes.push_back(vr);
+      }
+      ArchReport ar;
+      ar.dataset = data.name;
+      ar.arch = arch;
+      if (!parts.empty()) {
+        std::string order;
+        for (const auto& n : names) order += (order.empty() ? "" : ", ") + n;
+        ar.recon_random = dir + "/reconstructions_random.png";
+        ar.recon_caption = "test images, then the reconstructions of " + order;
+        figure_unit(data.name + " " + arch + " reconstructions random", {{"checkpoints", shas}}, ar.recon_random, [&] {
+          write_reconstruction_figure(parts, names, data.test, 16, false, run.spec.seed, 16,
+                                      arch + ": test images and reconstructions (" + order + ")", ar.recon_random, fig);
+        });
+        ar.recon_worst = dir + "/reconstructions_worst.png";
+        figure_unit(data.name + " " + arch + " reconstructions worst", {{"checkpoints", shas}}, ar.recon_worst, [&] {
+          write_reconstruction_figure(parts, names, data.test, 16, true, run.spec.seed, 16,
+                                      arch + ": worst reconstructions (by " + names.front() + "'s loss)",
+                                      ar.recon_worst, fig);
+        });
+      }
+      int index = 0;
+      for (const auto& r : rows) {
+        if (r.dataset != data.name || r.arch != arch || r.n != n_small || r.trial != 0 || r.vae_seed != 0) continue;
+        const std::string base = dir + "/series" + std::to_string(index++) + "_n" + study_n(n_small);
+        const std::string what = arch + " " + r.model + ", n=" + study_n(n_small) + " (trial 0, VAE seed 0)";
+        const nlohmann::json in = {{"subset", r.subset_sha256}, {"model", r.model}, {"predictions", sha256_hex(
+                                                                                      nlohmann::json(r.predictions).dump())}};
+        figure_unit(what + " confusion", in, base + "_confusion.png",
+                    [&] { plot_confusion(r.confusion, what, base + "_confusion", fig.plot); });
+        ar.confusions.emplace_back("Confusion matrix: " + what, base + "_confusion.png");
+        figure_unit(what + " gallery", in, base + "_gallery.png", [&] {
+          write_gallery_figure(data.test, r.predictions, 32, 16, what + ": misclassified test images",
+                               base + "_gallery.png", fig);
+        });
+        ar.galleries.emplace_back("Misclassified test images: " + what, base + "_gallery.png");
+      }
+      report.archs.push_back(ar);
+    }
+    std::vector<AccuracyRecord> records;
+    for (const auto& r : rows) {
+      if (r.dataset != data.name) continue;
+      records.push_back({r.arch, r.model, r.beta, r.n, r.trial, r.accuracy, {}, {}});
+    }
+    if (!records.empty()) {
+      const PlotFiles f = plot_accuracy_vs_labels(records, run.ctx.out_dir + "/figures/" + data.name);
+      report.figure4.push_back({data.name, f.png, f.svg, f.csv});
+    }
+  }
+  run.progress.advance(plan.figure_cost);
+}
+
+// Stage 4: statistics, claims with forest plots, the report.
+void report_stage(Run& run, Plan& plan, std::vector<ResultRow> rows, ReportData& report, Clock::time_point start) {
+  std::vector<VaeOutcome> vaes;
+  for (const auto& v : plan.vaes) {
+    vaes.push_back({plan.data[v.data].name, v.arch, v.model->name, v.seed_index, v.train.beta,
+                    v.stats.value("kl_per_latent", std::vector<double>{})});
+    report.durations.emplace_back(v.label + (v.trained ? "" : " (earlier call)"), v.seconds);
+  }
+  std::vector<std::string> dataset_names;
+  for (const auto& d : plan.data) dataset_names.push_back(d.name);
+  const ClaimInputs inputs{rows, vaes, dataset_names, run.spec.archs, run.spec.sizes, run.spec.indicative};
+  const std::string forest_dir = run.ctx.out_dir + "/figures/claims";
+  for (size_t i = 0; i < run.spec.claims.size(); ++i) {
+    ClaimResult c = evaluate_claim(run.spec.claims[i], inputs);
+    std::string png;
+    if (!c.tests.empty()) {
+      std::vector<ForestLine> lines;
+      const double scale = c.metric == "accuracy" ? 100.0 : 1.0;
+      for (const auto& t : c.tests) {
+        lines.push_back({t.arch + " n=" + study_n(t.n) + ": " + t.label, scale * t.comparison.difference_mean,
+                         scale * t.comparison.ci_low, scale * t.comparison.ci_high});
+      }
+      const std::string stem = forest_dir + "/claim" + std::to_string(i + 1);
+      png = plot_forest(lines, "Claim " + std::to_string(i + 1) + ": " + c.verdict,
+                        c.metric == "accuracy" ? "difference (accuracy points), 95% interval"
+                                               : "difference (" + c.metric + "), 95% interval",
+                        stem)
+                .png;
+    }
+    report.claims.push_back(c);
+    report.forest_plots.push_back(png);
+  }
+  report.rows = std::move(rows);
+  report.summary = summarise(report.rows);
+  double previous = 0;
+  if (auto rec = run.db.find("total-seconds")) previous = rec->payload.value("seconds", 0.0);
+  run.outcome.seconds = since(start);
+  report.seconds = previous + run.outcome.seconds;
+  run.db.put({"total-seconds", "meta", "wall time of all calls", "", "", nlohmann::json{{"seconds", report.seconds}},
+              report.seconds});
+  run.outcome.report_html = write_report(report, run.ctx.out_dir + "/report");
+  run.outcome.report_md = run.ctx.out_dir + "/report/report.md";
+  write_file_atomic(run.ctx.out_dir + "/report/summary.txt", format_summary(report.summary));
+  write_file_atomic(run.ctx.out_dir + "/report/summary.csv", summary_csv(report.summary));
+  write_file_atomic(run.ctx.out_dir + "/report/paired.csv", paired_csv(report.summary));
+  for (size_t d = 0; d < plan.data.size(); ++d) {
+    std::vector<ResultRow> of_data;
+    for (const auto& r : report.rows)
+      if (r.dataset == plan.data[d].name) of_data.push_back(r);
+    write_file_atomic(run.ctx.out_dir + "/report/errors-" + plan.data[d].name + ".json",
+                      error_analysis(of_data, plan.data[d].test.labels, 20).dump(1) + "\n");
+  }
+  run.progress.say("report written: " + run.outcome.report_html);
+}
+
+}  // namespace
+
+StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
+  const auto start = Clock::now();
+  validate_study(spec, "study");
+  fs::create_directories(ctx.out_dir);
+  RunLock lock(ctx.out_dir);
+  ResultsDb db(ctx.out_dir + "/results.sqlite");
+  Progress progress(ctx.log);
+  StudyOutcome outcome;
+  Run run{spec, ctx, db, progress, outcome, {}};
+
+  Plan plan = plan_study(spec, ctx);
+  nlohmann::json fingerprints = nlohmann::json::object();
+  for (size_t d = 0; d < plan.data.size(); ++d) fingerprints[plan.data[d].name] = plan.fingerprints[d];
+  const nlohmann::json study_json = study_to_json(spec);
+  write_file_atomic(ctx.out_dir + "/config.json", nlohmann::json{{"study", study_json},
+                                                                 {"environment", ctx.environment},
+                                                                 {"dataset_fingerprints", fingerprints},
+                                                                 {"dvae_version", kVersion}}
+                                                      .dump(2));
+  for (const auto& v : plan.vaes) progress.plan(v.cost);
+  for (const auto& u : plan.supervised) progress.plan(u.cost);
+  for (const auto& u : plan.probes) progress.plan(u.cost);
+  progress.plan(plan.figure_cost);
+  progress.say("plan: " + std::to_string(plan.vaes.size()) + " VAEs, " + std::to_string(plan.supervised.size()) +
+               " supervised cells, " + std::to_string(plan.probes.size()) + " probe grids");
+
+  train_stage(run, plan);
+  probe_stage(run, plan);
+  const std::vector<ResultRow> rows = all_rows(plan);
+
+  ReportData report;
+  report.title = spec.title;
+  report.indicative = spec.indicative;
+  report.config = study_json;
+  report.environment = ctx.environment;
+  for (const auto& [name, fp] : fingerprints.items()) {
+    report.environment["fingerprint " + name] = fp.get<std::string>().substr(0, 16);
+  }
+  figure_stage(run, plan, rows, report);
+  report_stage(run, plan, rows, report, start);
+  return outcome;
+}
+
+}  // namespace dvae

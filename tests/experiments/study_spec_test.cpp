@@ -1,0 +1,98 @@
+// Tests for experiments/study_spec: presets are studies, a preset key keeps the
+// other keys whatever their order, per-architecture values, strict errors.
+#include "experiments/study_spec.h"
+
+#include <gtest/gtest.h>
+
+#include "core/check.h"
+
+namespace dvae {
+namespace {
+
+std::string error_of(const std::string& toml) {
+  try {
+    parse_study(toml, "spec.toml");
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(StudySpec, PaperPresetIsThePapersProtocol) {
+  const StudySpec s = preset_study("paper");
+  EXPECT_EQ(s.preset, "paper");
+  EXPECT_EQ(s.vae_seeds, 1);
+  EXPECT_EQ(s.archs, (std::vector<std::string>{"mlp", "cnn"}));
+  EXPECT_EQ(s.sizes, (std::vector<int64_t>{1, 3, 5, 10, 100, 1000, -1}));
+  EXPECT_EQ(s.trials_small, 5);
+  ASSERT_EQ(s.models.size(), 2u);
+  EXPECT_EQ(s.models[1].beta.at("mlp"), 4.0);
+  EXPECT_EQ(s.models[1].beta.at("cnn"), 6.0);
+  EXPECT_EQ(s.models[0].epochs.at("cnn"), 75);
+  EXPECT_EQ(s.models[0].epochs.at("mlp"), 50);
+  ASSERT_EQ(s.classifiers.size(), 2u);
+  EXPECT_EQ(s.classifiers[0].probe.lr, 0.01);
+  EXPECT_EQ(s.classifiers[1].supervised.lr, 0.001);
+  EXPECT_GE(s.claims.size(), 6u);
+}
+
+TEST(StudySpec, QuickPresetHasTwoSeedsAndTheAllBudget) {
+  const StudySpec s = preset_study("quick");
+  EXPECT_GE(s.vae_seeds, 2);
+  EXPECT_TRUE(s.indicative);
+  EXPECT_EQ(s.sizes.back(), -1);
+  EXPECT_THROW(preset_study("fast"), UsageError);
+}
+
+TEST(StudySpec, PresetKeyKeepsKeysThatSortBeforeIt) {
+  // "archs" and "datasets" sort before "preset": they must survive it.
+  const StudySpec s = parse_study("archs = [\"mlp\"]\ndatasets = [\"fashion-mnist\"]\npreset = \"paper\"\n"
+                                  "vae_seeds = 3\n",
+                                  "spec.toml");
+  EXPECT_EQ(s.archs, (std::vector<std::string>{"mlp"}));
+  EXPECT_EQ(s.datasets, (std::vector<std::string>{"fashion-mnist"}));
+  EXPECT_EQ(s.vae_seeds, 3);
+  EXPECT_EQ(s.trials_small, 5);  // from the preset
+  EXPECT_EQ(s.models.size(), 2u);
+}
+
+TEST(StudySpec, ABetaSweepInTenLines) {
+  const StudySpec s = parse_study(R"(
+datasets = ["fashion-mnist"]
+archs = ["mlp"]
+vae_seeds = 5
+models = [{name = "beta=1", beta = 1}, {name = "beta=2", beta = 2}, {name = "beta=4", beta = 4},
+          {name = "beta=6", beta = 6}, {name = "beta=8", beta = 8}, {name = "beta=16", beta = 16}]
+)",
+                                  "sweep.toml");
+  ASSERT_EQ(s.models.size(), 6u);
+  EXPECT_EQ(s.models[5].beta.at("mlp"), 16.0);
+  EXPECT_EQ(s.models[0].epochs.at("mlp"), 50);
+  EXPECT_EQ(s.classifiers.size(), 2u);  // probe + supervised by default
+  const auto j = study_to_json(s);
+  EXPECT_EQ(j["models"][3]["beta"]["mlp"], 6.0);
+}
+
+TEST(StudySpec, BadKeysAndValuesNameTheKeyAndTheRange) {
+  EXPECT_NE(error_of("vae_seeds = 0").find("key 'vae_seeds': 0, expected an integer in [1, 1000]"), std::string::npos)
+      << error_of("vae_seeds = 0");
+  EXPECT_NE(error_of("vae_seeds = 2.5").find("'vae_seeds'"), std::string::npos);
+  EXPECT_NE(error_of("bogus = 1").find("unknown key 'bogus'"), std::string::npos);
+  EXPECT_NE(error_of("[[models]]\nname = \"a\"\nbeta = nan\n").find("models[0].beta"), std::string::npos);
+  EXPECT_NE(error_of("[[models]]\nname = \"a\"\nbeta = -1\n").find("expected a finite number in [0"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[models]]\nname = \"a\"\nepochs = {gpu = 3}\n").find("architecture 'gpu'"), std::string::npos);
+  EXPECT_NE(error_of("[[models]]\nname = \"a\"\n[[models]]\nname = \"a\"\n").find("unique"), std::string::npos);
+  EXPECT_NE(error_of("[[classifiers]]\nname = \"p\"\nkind = \"svm\"\n").find("classifier kind 'svm'"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[classifiers]]\nname = \"p\"\nlr = 0\n").find("classifiers[0].lr"), std::string::npos);
+  EXPECT_NE(error_of("sizes = [0]").find("key 'sizes'"), std::string::npos);
+  EXPECT_NE(error_of("preset = \"fast\"").find("key 'preset'"), std::string::npos);
+  EXPECT_NE(error_of("x = [").find("TOML syntax error"), std::string::npos);
+  EXPECT_NE(error_of("[[claims]]\nkind = \"beats\"\na = \"nobody\"\nb = \"supervised\"\n").find("'nobody'"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[models]]\nname = \"a\"\nobjective = \"gan\"\n").find("objective"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dvae
