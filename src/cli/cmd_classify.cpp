@@ -80,7 +80,7 @@ void run_classify(const ClassifyArgs& a, const GlobalOptions& global) {
   };
   std::vector<Named> named;
   for (const auto& e : a.encoders) {
-    const auto eq = e.find('=');
+    const auto eq = e.rfind('=');  // the last '=': names like "beta=4" are common, paths with '=' rare
     DVAE_CHECK_USAGE(eq != std::string::npos && eq > 0 && eq + 1 < e.size(), "--encoder: '", e,
                      "', expected NAME=CHECKPOINT");
     const std::string name = e.substr(0, eq);
@@ -185,7 +185,7 @@ void add_classify_command(CLI::App& app, GlobalOptions& global) {
   auto a = std::make_shared<ClassifyArgs>();
   cmd->add_option("--encoder", a->encoders,
                   "NAME=CHECKPOINT of a trained VAE whose frozen encoder is probed; repeat for each (NAME labels its "
-                  "rows)")
+                  "rows and may contain '=': the checkpoint is what follows the last '=')")
       ->required();
   cmd->add_option("--arch", a->arch, "mlp | cnn (default: the checkpoints' architecture; must match it)");
   cmd->add_option("--sizes", a->sizes, "labels per class, comma separated; 'all' = full training set")

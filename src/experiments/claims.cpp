@@ -116,11 +116,10 @@ void finish(ClaimResult& r, const ClaimInputs& in, Metric metric) {
   if (r.tests.empty()) r.verdict = "not tested";
 }
 
-ClaimResult claim_beats(const ClaimSpec& c, const ClaimInputs& in) {
+// beats and order: the sign rule over the given pairs.
+ClaimResult sign_claim(const ClaimSpec& c, const ClaimInputs& in,
+                       const std::vector<std::pair<std::string, std::string>>& pairs) {
   const Metric metric = metric_from_name(c.metric);
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (const auto& a : c.a)
-    for (const auto& b : c.b) pairs.emplace_back(a, b);
   ClaimResult r;
   r.tests = pair_tests(c, in, pairs, metric);
   r.rule = kSignRule;
@@ -129,16 +128,17 @@ ClaimResult claim_beats(const ClaimSpec& c, const ClaimInputs& in) {
   return r;
 }
 
+ClaimResult claim_beats(const ClaimSpec& c, const ClaimInputs& in) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& a : c.a)
+    for (const auto& b : c.b) pairs.emplace_back(a, b);
+  return sign_claim(c, in, pairs);
+}
+
 ClaimResult claim_order(const ClaimSpec& c, const ClaimInputs& in) {
-  const Metric metric = metric_from_name(c.metric);
   std::vector<std::pair<std::string, std::string>> pairs;
   for (size_t i = 0; i + 1 < c.models.size(); ++i) pairs.emplace_back(c.models[i], c.models[i + 1]);
-  ClaimResult r;
-  r.tests = pair_tests(c, in, pairs, metric);
-  r.rule = kSignRule;
-  r.verdict = sign_rule_verdict(r.tests, kAlpha);
-  finish(r, in, metric);
-  return r;
+  return sign_claim(c, in, pairs);
 }
 
 ClaimResult claim_matches(const ClaimSpec& c, const ClaimInputs& in) {

@@ -31,7 +31,7 @@ struct ClassifyFixture {
     write_vae(dir.file("b8.pt"), 8.0, 3);
   }
   std::string args(const std::string& extra) const {
-    return "classify --encoder beta1=" + dir.file("std.pt") + " --encoder beta4=" + dir.file("dis.pt") +
+    return "classify --encoder beta=1=" + dir.file("std.pt") + " --encoder beta4=" + dir.file("dis.pt") +
            " --encoder \"beta 8=" + dir.file("b8.pt") + "\" --data-dir " + dir.file("data") +
            " --validation-per-class 2 --out " + dir.file("out") + " " + extra;
   }
@@ -47,7 +47,7 @@ TEST(cmd_classify, WritesResultsSummaryErrorsAndConfigThenResumesSlow) {
   }
   const std::string results = read_file(f.dir.file("out/results.jsonl"));
   EXPECT_EQ(std::count(results.begin(), results.end(), '\n'), 3 * 4);  // (2 + 1 trials) x (3 encoders + supervised)
-  for (const char* name : {"\"model\":\"beta1\"", "\"model\":\"beta4\"", "\"model\":\"beta 8\"",
+  for (const char* name : {"\"model\":\"beta=1\"", "\"model\":\"beta4\"", "\"model\":\"beta 8\"",
                            "\"model\":\"supervised\""}) {
     EXPECT_NE(results.find(name), std::string::npos) << name;
   }
