@@ -487,7 +487,7 @@ Summary summarise(const std::vector<ResultRow>& rows) {
       if (ref == c.model) continue;
       const auto key = std::make_tuple(c.dataset, c.arch, c.n, c.model, ref);
       if (!seen.insert(key).second) continue;
-      if (supervised_models.count(c.model) && ref != s.models.front()) continue;
+      if (supervised_models.count(c.model)) continue;  // each model is compared with it instead
       if (auto p = compare_models(rows, c.dataset, c.arch, c.n, c.model, ref)) s.paired.push_back(*p);
     }
   }

@@ -87,7 +87,7 @@ std::string evidence_of(const std::vector<ClaimTest>& tests, Metric metric) {
     const auto& p = t.comparison;
     ev << t.arch << " n=" << claim_n(t.n) << " " << t.label << ": " << (p.difference_mean >= 0 ? "+" : "")
        << claim_fmt(shown(p.difference_mean, metric), 2) << unit << " [" << claim_fmt(shown(p.ci_low, metric), 2) << ", "
-       << claim_fmt(shown(p.ci_high, metric), 2) << "], p=" << claim_fmt(p.p_value, 3) << " (Holm " << claim_fmt(t.p_adjusted, 3)
+       << claim_fmt(shown(p.ci_high, metric), 2) << "], p=" << claim_fmt(t.p_test, 3) << " (Holm " << claim_fmt(t.p_adjusted, 3)
        << "); ";
   }
   return ev.str();
@@ -95,7 +95,10 @@ std::string evidence_of(const std::vector<ClaimTest>& tests, Metric metric) {
 
 void adjust(std::vector<ClaimTest>& tests, const std::vector<double>& p) {
   const auto adj = holm_adjust(p);
-  for (size_t i = 0; i < tests.size(); ++i) tests[i].p_adjusted = adj[i];
+  for (size_t i = 0; i < tests.size(); ++i) {
+    tests[i].p_test = p[i];
+    tests[i].p_adjusted = adj[i];
+  }
 }
 
 const char* kSignRule =
@@ -164,8 +167,8 @@ ClaimResult claim_matches(const ClaimSpec& c, const ClaimInputs& in) {
   }
   r.verdict = all_equiv ? "supported" : any_beyond ? "contradicted" : "inconclusive";
   finish(r, in, metric);
-  r.evidence = "margin " + claim_fmt(shown(c.margin, metric), 2) + (metric == Metric::kAccuracy ? " points; " : "; ") +
-               r.evidence;
+  r.evidence = "margin " + claim_fmt(shown(c.margin, metric), 2) + (metric == Metric::kAccuracy ? " points" : "") +
+               ", p = TOST equivalence p; " + r.evidence;
   return r;
 }
 

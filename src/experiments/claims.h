@@ -44,7 +44,8 @@ struct ClaimTest {
   int64_t n = 0;              ///< labels per class (-1 = all)
   std::string label;          ///< "a - b" or "model (VAE seed s)"
   PairedSummary comparison;   ///< the paired comparison (mean, interval, p, units)
-  double p_adjusted = 1.0;    ///< Holm-corrected p over the claim's tests
+  double p_test = 1.0;        ///< the p-value the claim's rule uses (paired t-test; TOST for matches)
+  double p_adjusted = 1.0;    ///< Holm-corrected p_test over the claim's tests
   bool claimed_sign = false;  ///< the difference has the sign the claim states
 };
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "core/atomic_file.h"
 #include "core/check.h"
@@ -223,7 +224,7 @@ void claims_section(Doc& doc, const ReportData& data) {
     classes.push_back({"", "l", c.verdict, "l", "l"});
     rules.insert(c.kind + ": " + c.rule + ".");
   }
-  doc.table({"#", "claim", "verdict", "basis", "evidence (difference [95% CI], p, Holm-corrected p)"}, rows,
+  doc.table({"#", "claim", "verdict", "basis", "evidence (difference [95% CI], p of the rule's test, Holm-corrected p)"}, rows,
             "claims-table", classes);
   for (const auto& r : rules) doc.p("Rule, " + r);
   for (size_t i = 0; i < data.claims.size() && i < data.forest_plots.size(); ++i) {
@@ -236,12 +237,17 @@ void loss_section(Doc& doc, const ReportData& data) {
   doc.h(2, "Classifier training loss and epochs to convergence");
   doc.p("Final training loss: the mean cross-entropy of the last epoch. Epochs to convergence: the epoch with the "
         "lowest loss on a held-out labelled validation set (disjoint from every labelled subset), the epoch early "
-        "stopping would keep. Means over every row of the cell.");
+        "stopping would keep. Means over every row of the cell. A mean equal to the epochs trained means the "
+        "validation loss was still falling at the last epoch: the classifier had not converged within its budget.");
+  std::map<std::tuple<std::string, std::string, int64_t, std::string>, int64_t> trained;
+  for (const auto& r : data.rows) trained[{r.dataset, r.arch, r.n, r.model}] = r.epochs;
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : data.summary.cells) {
-    rows.push_back({c.dataset, c.arch, n_label(c.n), c.model, fmt(c.train_loss_mean, 4), fmt(c.epochs_mean)});
+    const int64_t epochs = trained[{c.dataset, c.arch, c.n, c.model}];
+    rows.push_back({c.dataset, c.arch, n_label(c.n), c.model, fmt(c.train_loss_mean, 4), fmt(c.epochs_mean),
+                    std::to_string(epochs) + (epochs > 0 && c.epochs_mean >= static_cast<double>(epochs) ? " (not converged)" : "")});
   }
-  doc.table({"data", "arch", "n", "model", "final training loss", "epochs to convergence"}, rows);
+  doc.table({"data", "arch", "n", "model", "final training loss", "epochs to convergence", "epochs trained"}, rows);
 }
 
 void vae_section(Doc& doc, const ReportData& data) {
