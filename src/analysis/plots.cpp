@@ -412,7 +412,7 @@ PlotFiles plot_latent_kl(const std::vector<double>& kl, const std::string& title
 }
 
 PlotFiles plot_forest(const std::vector<ForestLine>& lines, const std::string& title, const std::string& xlabel,
-                      const std::string& stem, const PlotOptions& options) {
+                      const std::string& stem, const PlotOptions& options, double margin) {
   DVAE_CHECK(!lines.empty(), "plot: ", stem, ": no intervals, expected at least one forest-plot line");
   const std::string base = fs::path(stem).filename().string();
   std::ostringstream csv, dat, tics;
@@ -431,6 +431,10 @@ PlotFiles plot_forest(const std::vector<ForestLine>& lines, const std::string& t
     hi = std::max({hi, l.high, l.estimate});
   }
   tics << ")\n";
+  if (margin > 0) {
+    lo = std::min(lo, -margin);
+    hi = std::max(hi, margin);
+  }
   const double pad = std::max(0.5, 0.08 * (hi - lo));
   fs::create_directories(fs::path(stem).has_parent_path() ? fs::path(stem).parent_path() : fs::path("."));
   write_file_atomic(stem + ".csv", csv.str());
@@ -439,7 +443,14 @@ PlotFiles plot_forest(const std::vector<ForestLine>& lines, const std::string& t
   b << "set title " << gnuplot_quote(title) << "\nunset key\n" << tics.str() << "set xlabel " << gnuplot_quote(xlabel)
     << "\nset yrange [0.3:" << gp_number(static_cast<double>(lines.size()) + 0.7) << "]\n"
     << "set xrange [" << gp_number(lo - pad) << ":" << gp_number(hi + pad) << "]\n"
-    << "set grid xtics lc rgb '#dddddd'\nset arrow from 0, graph 0 to 0, graph 1 nohead lc rgb '#888888' dt 2\n"
+    << "set grid xtics lc rgb '#dddddd'\nset arrow from 0, graph 0 to 0, graph 1 nohead lc rgb '#888888' dt 2\n";
+  if (margin > 0) {
+    for (double m : {-margin, margin}) {
+      b << "set arrow from " << gp_number(m) << ", graph 0 to " << gp_number(m)
+        << ", graph 1 nohead lc rgb '#d62728' dt 3\n";
+    }
+  }
+  b
     << "plot " << gp_file(base + ".dat") << " using 2:1:3:4 with xerrorbars pt 7 ps 1.2 lc rgb '#1f77b4'\n";
   const int64_t height = 120 + 28 * static_cast<int64_t>(lines.size());
   return run_gnuplot(b.str(), stem, 900, height, options, false);

@@ -98,10 +98,10 @@ struct ForestLine {
   double high = 0.0;      ///< interval upper end
 };
 
-/// Forest plot: one horizontal interval per line (top to bottom) and a zero line.
-/// Writes stem.{png,csv,dat,gp} (PNG only).
+/// Forest plot: one horizontal interval per line (top to bottom), a zero line and, when
+/// margin > 0, dotted lines at +-margin. Writes stem.{png,csv,dat,gp} (PNG only).
 PlotFiles plot_forest(const std::vector<ForestLine>& lines, const std::string& title, const std::string& xlabel,
-                      const std::string& stem, const PlotOptions& options = {});
+                      const std::string& stem, const PlotOptions& options = {}, double margin = 0.0);
 
 /// Confusion-matrix heat map (rows = true class, columns = predicted), coloured by the
 /// row-normalised fraction and labelled with counts. Writes stem.{png,svg,csv,dat,gp}.

@@ -639,7 +639,7 @@ void report_stage(Run& run, Plan& plan, std::vector<ResultRow> rows, ReportData&
       png = plot_forest(lines, "Claim " + std::to_string(i + 1) + ": " + c.verdict,
                         c.metric == "accuracy" ? "difference (accuracy points), 95% interval"
                                                : "difference (" + c.metric + "), 95% interval",
-                        stem)
+                        stem, {}, c.kind == "matches" ? scale * run.spec.claims[i].margin : 0.0)
                 .png;
     }
     report.claims.push_back(c);

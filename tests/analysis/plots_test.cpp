@@ -125,6 +125,19 @@ TEST(Plots, LatentKlConfusionAndCurvesRender) {
   expect_svg(curves.svg);
 }
 
+TEST(Plots, ForestPlotHasOneLinePerIntervalAndItsMargin) {
+  test::TempDir dir;
+  const PlotFiles f = plot_forest({{"mlp n=1: a - b", 2.5, 0.5, 4.5}, {"mlp n=5: a - b", -1.0, -3.0, 1.0}},
+                                  "Claim 1: supported", "difference (points)", dir.file("forest"), {}, 2.0);
+  const auto png = read_png(f.png);
+  EXPECT_EQ(png.size(1), 900);
+  EXPECT_EQ(png.size(0), 120 + 2 * 28);
+  const std::string csv = read_file(f.csv);
+  EXPECT_NE(csv.find("\"mlp n=5: a - b\",-1,-3,1"), std::string::npos) << csv;
+  EXPECT_NE(read_file(f.script).find("set arrow from 2, graph 0"), std::string::npos);
+  EXPECT_THROW(plot_forest({}, "t", "x", dir.file("empty")), Error);
+}
+
 TEST(Plots, LabelledImageKeepsPixelsOneToOne) {
   REQUIRE_GNUPLOT();
   test::TempDir dir;
