@@ -453,7 +453,9 @@ PlotFiles plot_forest(const std::vector<ForestLine>& lines, const std::string& t
   b
     << "plot " << gp_file(base + ".dat") << " using 2:1:3:4 with xerrorbars pt 7 ps 1.2 lc rgb '#1f77b4'\n";
   const int64_t height = 120 + 28 * static_cast<int64_t>(lines.size());
-  return run_gnuplot(b.str(), stem, 900, height, options, false);
+  PlotFiles files = run_gnuplot(b.str(), stem, 900, height, options, false);
+  files.csv = stem + ".csv";
+  return files;
 }
 
 PlotFiles plot_confusion(const std::vector<std::vector<int64_t>>& confusion, const std::string& title,
