@@ -24,10 +24,10 @@
 
 namespace dvae::simd {
 
-typedef float F8 __attribute__((vector_size(32)));
-typedef int32_t I8 __attribute__((vector_size(32)));
-typedef float F16 __attribute__((vector_size(64)));
-typedef int32_t I16 __attribute__((vector_size(64)));
+typedef float F8 __attribute__((vector_size(32)));     ///< 8 floats (one AVX register)
+typedef int32_t I8 __attribute__((vector_size(32)));   ///< 8 int32 lanes, also F8 comparison masks
+typedef float F16 __attribute__((vector_size(64)));    ///< 16 floats (one AVX-512 register)
+typedef int32_t I16 __attribute__((vector_size(64)));  ///< 16 int32 lanes, also F16 comparison masks
 
 /// Vector types of W float lanes: F (floats) and I (int32 lanes, also comparison masks).
 template <int W>

@@ -23,9 +23,9 @@ void mm_into(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b) 
 void column_sum(torch::Tensor out, const torch::Tensor& in) { at::sum_out(out, in, at::IntArrayRef(kBatchDim)); }
 
 // The fused elementwise passes, each over rows [begin, end) of a row-major
-// [B,N] matrix, in three variants chosen by kernel_path(): portable scalar
-// code, and one vector body (core/simd.h) built for AVX2 (W = 8) and AVX-512
-// (W = 16). Softplus is torch::softplus's (beta 1, threshold 20).
+// [B,N] matrix, in three variants chosen by kernel_path(): one vector body
+// (core/simd.h) built for AVX-512 (W = 16), AVX2 (W = 8) and baseline x86-64
+// (W = 8 as SSE pairs); the scalar functions do the tails. Softplus is torch::softplus's (beta 1, threshold 20).
 //   bias_softplus:    pre += bias; post = softplus(pre)
 //   softplus_grad:    grad *= sigmoid(pre)                 (= softplus'(pre))
 //   bce_logits:       logits += bias; returns sum of softplus(l) - x l (BCE with
@@ -151,6 +151,16 @@ DVAE_SIMD_INLINE double bce_logits_vec(float* logits, const float* bias, const f
   return total;
 }
 
+// The portable variants: the same vector body at baseline x86-64 (GCC splits
+// 8-lane vectors into SSE pairs), which beats a scalar exp/log1p per value.
+void bias_softplus_portable(float* pre, const float* bias, float* post, Rows r) {
+  bias_softplus_vec<8>(pre, bias, post, r);
+}
+void softplus_grad_portable(float* grad, const float* pre, Rows r) { softplus_grad_vec<8>(grad, pre, r); }
+double bce_logits_portable(float* logits, const float* bias, const float* x, float* dlogits, float inv_b, Rows r) {
+  return bce_logits_vec<8>(logits, bias, x, dlogits, inv_b, r);
+}
+
 DVAE_TARGET_AVX2 void bias_softplus_avx2(float* pre, const float* bias, float* post, Rows r) {
   bias_softplus_vec<8>(pre, bias, post, r);
 }
@@ -183,7 +193,7 @@ void for_rows(int64_t b, int64_t n, const Fn& fn) {
 void bias_softplus(torch::Tensor& pre, const torch::Tensor& bias, torch::Tensor& post) {
   const auto fn = kernel_path() == KernelPath::kAvx512 ? bias_softplus_avx512
                   : kernel_path() == KernelPath::kAvx2 ? bias_softplus_avx2
-                                                       : bias_softplus_scalar;
+                                                       : bias_softplus_portable;
   float* p = pre.data_ptr<float>();
   const float* bi = bias.data_ptr<float>();
   float* q = post.data_ptr<float>();
@@ -194,7 +204,7 @@ void bias_softplus(torch::Tensor& pre, const torch::Tensor& bias, torch::Tensor&
 void softplus_grad(torch::Tensor& grad, const torch::Tensor& pre) {
   const auto fn = kernel_path() == KernelPath::kAvx512 ? softplus_grad_avx512
                   : kernel_path() == KernelPath::kAvx2 ? softplus_grad_avx2
-                                                       : softplus_grad_scalar;
+                                                       : softplus_grad_portable;
   float* g = grad.data_ptr<float>();
   const float* p = pre.data_ptr<float>();
   for_rows(grad.size(0), grad.size(1), [&](Rows r) { fn(g, p, r); });
@@ -207,7 +217,7 @@ double bce_logits(torch::Tensor& logits, const torch::Tensor& bias, const torch:
                   double inv_b) {
   const auto fn = kernel_path() == KernelPath::kAvx512 ? bce_logits_avx512
                   : kernel_path() == KernelPath::kAvx2 ? bce_logits_avx2
-                                                       : bce_logits_scalar;
+                                                       : bce_logits_portable;
   const int64_t b = logits.size(0);
   std::vector<double> row_sums(static_cast<size_t>(b));
   float* l = logits.data_ptr<float>();
