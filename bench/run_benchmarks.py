@@ -4,6 +4,13 @@ BENCHMARKS.md. Not a test: nothing here is timed in CI.
 
   /usr/bin/python3 bench/run_benchmarks.py [--reps 3] [--dvae build/dvae]
 
+Runs on any x86-64 CPU. It names the CPU, its SIMD level, OpenBLAS's own kernel
+and the kernel dvae chooses, and gives PyTorch-Python's "best settings" the same
+kernel choice as dvae: OPENBLAS_CORETYPE=SkylakeX only where the CPU has AVX-512
+and OpenBLAS's own pick is not an AVX-512 kernel. BENCHMARKS.md keeps one section
+per CPU kind (model name, family, model, SIMD level): a run replaces its own
+CPU's section and keeps the others and the hand-written part at the end.
+
 Measures, on this machine:
   1. VAE training images/s (MLP and CNN, batch 100, MNIST in memory): dvae
      against bench/pytorch_vae.py (PyTorch-Python, same model, loss and
@@ -53,7 +60,7 @@ def run_rss(cmd, env_extra=None, env_remove=()):
     return out, dt, (int(m.group(1)) / 1024 if m else float("nan"))
 
 
-def dvae_train(dvae, arch, images, threads=None, defaults=False, extra=()):
+def dvae_train(dvae, arch, images, threads=None, defaults=False, extra=(), env_extra=None):
     """Two epochs on `images` training images; returns the second (steady-state)
     epoch's training images/s (dvae's log: training steps only, no evaluation)."""
     with tempfile.TemporaryDirectory() as d:
@@ -64,7 +71,7 @@ def dvae_train(dvae, arch, images, threads=None, defaults=False, extra=()):
             cmd += ["--threads", "1"]
         cmd += ["train", "--arch", arch, "--epochs", "2", "--limit-train", str(images), "--limit-test", "1000",
                 "--out", d + "/run", *extra]
-        env = {"DVAE_BLAS_KERNEL": "keep", "OMP_WAIT_POLICY": "ACTIVE"} if defaults else None
+        env = {"DVAE_BLAS_KERNEL": "keep", "OMP_WAIT_POLICY": "ACTIVE"} if defaults else dict(env_extra or {})
         _, _, rss = run_rss(cmd, env)
         with open(d + "/run/log.jsonl") as f:
             lines = [json.loads(l) for l in f if l.strip()]
@@ -113,12 +120,52 @@ def dvae_classify_timings(dvae):
         return grid, heads, float(m.group(1))
 
 
+AVX512_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+
+
+def info_field(info, name):
+    """The value of one `dvae info` line ("name   value"), or ""."""
+    m = re.search(r"^" + re.escape(name) + r"\s+(.*)$", info, re.M)
+    return m.group(1).strip() if m else ""
+
+
+def describe_cpu(dvae):
+    """CPU identity, SIMD level and OpenBLAS kernels, from `dvae info` with and
+    without dvae's kernel choice: a dict with model, family, simd, key,
+    default_core (OpenBLAS's own pick), dvae_core, coretype (what to set for
+    PyTorch's best settings, or None), kernel_path, info (dvae's full report)."""
+    info, _, _ = run([dvae, "info"])
+    plain, _, _ = run([dvae, "info"], {"DVAE_BLAS_KERNEL": "keep"}, env_remove=("OPENBLAS_CORETYPE",))
+    cpu = info_field(info, "cpu")
+    m = re.match(r"(.*) \((\w+), family (\d+) model (\d+)\)", cpu)
+    model, family, number = (m.group(1), int(m.group(3)), int(m.group(4))) if m else (cpu, 0, 0)
+    feats = dict(kv.split("=") for kv in info_field(info, "cpu features").split())
+    if feats.get("avx512f") == "yes":
+        simd = "AVX-512" + (" + BF16" if feats.get("avx512_bf16") == "yes" else "") + \
+               (" + AMX" if feats.get("amx") == "yes" else "")
+    elif feats.get("avx2") == "yes":
+        simd = "AVX2 + FMA"
+    else:
+        simd = "SSE2 (baseline x86-64)"
+    default_core = info_field(plain, "blas kernel") or "n/a"
+    dvae_core = info_field(info, "blas kernel") or "n/a"
+    misidentified = feats.get("avx512f") == "yes" and default_core.lower() not in AVX512_CORES
+    return {"model": model, "family": family, "number": number, "simd": simd,
+            "key": f"{model}, family {family} model {number}, {simd}",
+            "default_core": default_core, "dvae_core": dvae_core,
+            "coretype": "SkylakeX" if misidentified and dvae_core == "SkylakeX" else None,
+            "kernel_path": info_field(info, "kernel path").split(" ")[0], "info": info}
+
+
+CPU = {}  # filled by main() from describe_cpu()
+
+
 def pytorch_train(arch, steps, threads, best, policy="PASSIVE"):
     cmd = ["/usr/bin/python3", "bench/pytorch_vae.py", "--arch", arch, "--steps", str(steps), "--threads",
            str(threads)]
     env = None
     if best:
-        env = {"OPENBLAS_CORETYPE": "SkylakeX"}
+        env = {"OPENBLAS_CORETYPE": CPU["coretype"]} if CPU["coretype"] else {}
         if policy:
             env["OMP_WAIT_POLICY"] = policy
     out, _, rss = run_rss(cmd, env, env_remove=() if policy else ("OMP_WAIT_POLICY",))
@@ -136,10 +183,41 @@ def fmt_range(values):
 
 
 HAND_MARKER = "<!-- by hand below: kept when this script rewrites the file -->"
-DVAE_CHOICE = "dvae (its choice: SkylakeX, 2 threads, wait policy from its addmm check)"
-TORCH_BEST = ("PyTorch-Python best settings: SkylakeX, PASSIVE, 1 thread",
-              "PyTorch-Python best settings: SkylakeX, PASSIVE, 2 threads",
-              "PyTorch-Python best settings: SkylakeX, default wait policy, 2 threads")
+SECTION_START = "<!-- cpu section: {} -->"
+SECTION_END = "<!-- end of cpu section -->"
+
+
+def dvae_choice():
+    return f"dvae (its choice: {CPU['dvae_core']}, 2 threads, {CPU['kernel_path']} kernels, wait policy from its addmm check)"
+
+
+def torch_best():
+    core = CPU["coretype"] or CPU["default_core"]
+    return (f"PyTorch-Python best settings: {core}, PASSIVE, 1 thread",
+            f"PyTorch-Python best settings: {core}, PASSIVE, 2 threads",
+            f"PyTorch-Python best settings: {core}, default wait policy, 2 threads")
+
+
+def merge_sections(old, key, section):
+    """The file's text with the section of CPU kind `key` replaced by (or added
+    as) `section`; other CPUs' sections and the hand-written part are kept."""
+    head = "# dvae benchmarks\n\nOne section per CPU kind, each written by `bench/run_benchmarks.py` on that CPU " \
+           "(a run replaces only its own CPU's section).\n"
+    hand = ""
+    if HAND_MARKER in old:
+        hand = old[old.index(HAND_MARKER):]
+        old = old[:old.index(HAND_MARKER)]
+    sections = []  # (key, text)
+    for m in re.finditer(r"<!-- cpu section: (.*?) -->\n(.*?)" + re.escape(SECTION_END), old, re.S):
+        sections.append((m.group(1), m.group(0)))
+    text = SECTION_START.format(key) + "\n" + section.rstrip() + "\n" + SECTION_END
+    for i, (k, _) in enumerate(sections):
+        if k == key:
+            sections[i] = (key, text)
+            break
+    else:
+        sections.append((key, text))
+    return head + "\n" + "\n\n".join(t for _, t in sections) + "\n\n" + hand
 
 
 def main():
@@ -151,7 +229,11 @@ def main():
     ap.add_argument("--cnn-images", type=int, default=10000)
     a = ap.parse_args()
 
-    info, _, _ = run([a.dvae, "info"])
+    CPU.update(describe_cpu(a.dvae))
+    info = CPU["info"]
+    DVAE_CHOICE, TORCH_BEST = dvae_choice(), torch_best()
+    print(f"CPU: {CPU['key']}; OpenBLAS picks {CPU['default_core']}, dvae runs {CPU['dvae_core']}; "
+          f"PyTorch's best settings use OPENBLAS_CORETYPE={CPU['coretype'] or '(unset)'}", flush=True)
     results = {}  # key -> list of (images/s, rss)
     sg = {1: [], 2: []}
     grid_s, sup_s, heads = [], [], 0
@@ -170,6 +252,8 @@ def main():
                 (TORCH_BEST[0], lambda: pytorch_train(arch, steps, 1, True)),
                 (TORCH_BEST[1], lambda: pytorch_train(arch, steps, 2, True)),
                 (TORCH_BEST[2], lambda: pytorch_train(arch, steps, 2, True, policy=None)),
+                ("dvae, scalar kernel path (DVAE_KERNEL_PATH=scalar), otherwise its choice",
+                 lambda: dvae_train(a.dvae, arch, images, env_extra={"DVAE_KERNEL_PATH": "scalar"})),
                 ("dvae defaults (1 thread, machine's OpenBLAS kernel, OMP_WAIT_POLICY=ACTIVE)",
                  lambda: dvae_train(a.dvae, arch, images, defaults=True)),
                 ("PyTorch-Python defaults", lambda: pytorch_train(arch, steps, 0, False)),
@@ -184,18 +268,22 @@ def main():
                 results.setdefault((arch, name), []).append((ips, rss))
                 print(f"rep {rep + 1} {arch:3s} {name}: {ips:,.0f} images/s, peak RSS {rss:,.0f} MiB", flush=True)
 
-    lines = ["# dvae benchmarks", "",
+    lines = [f"## {CPU['model']} (family {CPU['family']} model {CPU['number']}; {CPU['simd']})", "",
              f"Measured {time.strftime('%Y-%m-%d')} with `/usr/bin/python3 bench/run_benchmarks.py --reps {a.reps}` "
              f"({a.reps} interleaved repetitions; median and range).", "",
-             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores. "
+             f"CPU: {CPU['model']}, {os.cpu_count()} cores, SIMD level {CPU['simd']}; OpenBLAS's own kernel "
+             f"{CPU['default_core']}, dvae's choice {CPU['dvae_core']}; dvae's hand-written kernels take the "
+             f"{CPU['kernel_path']} path. PyTorch-Python's best settings use "
+             f"OPENBLAS_CORETYPE={CPU['coretype'] or '(unset: OpenBLAS picks)'}. "
              f"Training runs use {a.mlp_images} (MLP) / {a.cnn_images} (CNN) MNIST images, batch 100, Adam; "
              "dvae's figure is its second epoch (steady state, training steps only), PyTorch's is 200+ steps "
-             "after 10 warm-up steps.", "",
+             "after 10 warm-up steps. GFLOP/s = images/s x work per image (MLP 7.0, CNN 106 MFLOP), as a share "
+             "of the 2-thread 1024^3 sgemm measured in the same run.", "",
              "```", info.strip(), "```", "",
-             "## sgemm through LibTorch (1024^3, GFLOP/s)", "",
+             "### sgemm through LibTorch (1024^3, GFLOP/s)", "",
              "| threads | GFLOP/s |", "|---|---|",
              f"| 1 | {fmt_range(sg[1])} |", f"| 2 | {fmt_range(sg[2])} |", "",
-             "## VAE training (images/s, batch 100)", "",
+             "### VAE training (images/s, batch 100)", "",
              "| model | implementation and settings | images/s | GFLOP/s | share of 2-thread sgemm | peak RSS (MiB) |",
              "|---|---|---|---|---|---|"]
     peak2 = statistics.median(sg[2])
@@ -204,7 +292,7 @@ def main():
         gf = statistics.median(ips) * MFLOP_PER_IMAGE[arch] / 1000
         lines.append(f"| {arch} | {name} | {fmt_range(ips)} | {gf:.1f} | {100 * gf / peak2:.0f}% | "
                      f"{max(v[1] for v in vals):,.0f} |")
-    lines += ["", "## Classification (dvae classify, MLP encoders)", "",
+    lines += ["", "### Classification (dvae classify, MLP encoders)", "",
               "| what | seconds |", "|---|---|",
               f"| probe grid, both encoders ({heads} heads x 100 epochs) | {statistics.median(grid_s):.2f} "
               f"({min(grid_s):.2f}-{max(grid_s):.2f}) |",
@@ -217,15 +305,12 @@ def main():
         lines.append("")
         lines.append(f"**{arch}**: dvae / PyTorch-Python at its best = {d / best:.2f}x for one training; "
                      f"two dvae trainings at once (as `dvae reproduce` runs the two VAEs) = {pair / best:.2f}x.")
-    # Everything after the marker is written by hand (whole-pipeline runs, GPU); keep it.
-    kept = ""
+    old = ""
     if os.path.exists(a.out):
         with open(a.out) as f:
             old = f.read()
-        if HAND_MARKER in old:
-            kept = "\n" + old[old.index(HAND_MARKER):]
     with open(a.out, "w") as f:
-        f.write("\n".join(lines) + "\n" + kept)
+        f.write(merge_sections(old, CPU["key"], "\n".join(lines)))
     print(f"wrote {a.out}")
 
 

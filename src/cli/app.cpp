@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/toml_config.h"
 #include "core/check.h"
+#include "core/cpu_dispatch.h"
 #include "core/runtime.h"
 #include "dvae/version.h"
 
@@ -50,6 +51,11 @@ void configure_runtime(const GlobalOptions& global) {
     threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   set_threads(threads);
+  // DVAE_KERNEL_PATH=scalar|avx2|avx512 forces the hand-written kernels' path
+  // (core/cpu_dispatch.h); the one place below apps/ that reads it.
+  if (const char* path = std::getenv("DVAE_KERNEL_PATH"); path && *path) {
+    set_kernel_path(parse_kernel_path(path, "DVAE_KERNEL_PATH"));
+  }
 }
 
 std::string data_root(const GlobalOptions& global) {

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/cpu_dispatch.h"
 #include "core/runtime.h"
 #include "core/torch_compat.h"
 #include "dvae/version.h"
@@ -26,6 +27,7 @@ void add_info_command(CLI::App& app, GlobalOptions& global) {
               << "cpu            " << cpu.model_name << " (" << cpu.vendor << ", family " << cpu.family
               << " model " << cpu.model << ")\n"
               << "cpu features   avx2=" << (cpu.avx2 ? "yes" : "no") << " avx512f=" << (cpu.avx512f ? "yes" : "no")
+              << " avx512vl=" << (cpu.avx512vl ? "yes" : "no")
               << " avx512_bf16=" << (cpu.avx512_bf16 ? "yes" : "no") << " amx=" << (cpu.amx ? "yes" : "no") << "\n"
               << "blas library   " << blas.library << "\n"
               << "blas vendor    " << blas.vendor << "\n";
@@ -38,6 +40,13 @@ void add_info_command(CLI::App& app, GlobalOptions& global) {
               << "OMP_WAIT_POLICY " << env("OMP_WAIT_POLICY") << "\n"
               << "OPENBLAS_CORETYPE " << env("OPENBLAS_CORETYPE") << "\n"
               << "kernel choice  " << env("DVAE_BLAS_NOTE") << "\n"
+              << "kernel path    " << kernel_path_name(kernel_path()) << " (best this CPU runs: "
+              << kernel_path_name(best_kernel_path(cpu)) << "; DVAE_KERNEL_PATH " << env("DVAE_KERNEL_PATH") << ")\n"
+              << "  fused Adam/SGD (training/flat_optimizer)     " << kernel_path_name(kernel_path()) << "\n"
+              << "  MLP step elementwise (training/mlp_step)     " << kernel_path_name(kernel_path()) << "\n"
+              << "  probe heads (evaluation/probe)               " << kernel_path_name(kernel_path()) << "\n"
+              << "  transposed conv col2im (models/conv_transpose) " << kernel_path_name(kernel_path())
+              << (at::hasMKLDNN() ? " (unused: this LibTorch has oneDNN, so the adjoint path runs)" : "") << "\n"
               << "cuda           " << (compat::cuda_usable() ? "usable" : "not usable") << "\n"
               << "device         " << resolve_device(global.device).str() << "\n";
     if (*bench) std::cout << "sgemm 1024     " << sgemm_gflops(1024, 20) << " GFLOP/s\n";

@@ -48,6 +48,7 @@ CpuInfo cpu_info() {
     __cpuid_count(7, 0, a, b, c, d);
     info.avx2 = avx_os && fma && (b & (1u << 5));
     info.avx512f = avx512_os && (b & (1u << 16));
+    info.avx512vl = info.avx512f && (b & (1u << 31));
     info.amx = amx_os && (d & (1u << 24)) && (d & (1u << 22));
     __cpuid_count(7, 1, a, b, c, d);
     info.avx512_bf16 = info.avx512f && (a & (1u << 5));

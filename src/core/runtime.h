@@ -17,6 +17,7 @@ struct CpuInfo {
   int model = 0;           ///< display model
   bool avx2 = false;       ///< AVX2 + FMA
   bool avx512f = false;    ///< AVX-512 foundation
+  bool avx512vl = false;   ///< AVX-512 vector length extensions (128/256-bit EVEX)
   bool avx512_bf16 = false;  ///< AVX-512 BF16
   bool amx = false;        ///< AMX tiles (bf16/int8 matrix units)
 };

@@ -12,7 +12,9 @@
 #include <thread>
 
 #include "core/check.h"
+#include "core/cpu_dispatch.h"
 #include "core/random.h"
+#include "core/simd.h"
 
 namespace dvae {
 
@@ -93,46 +95,12 @@ double head_loss(const float* params, const Layout& L, const float* feat, const 
   return V > 0 ? sum / static_cast<double>(V) : 0.0;
 }
 
-// The kernel works on blocks of 8 examples held in GCC/Clang vector types, with
-// activations stored transposed ([features][example blocks]) so that every inner
-// loop runs over examples. It is compiled twice - for AVX2+FMA and for baseline
-// x86-64 - and the CPU picks one at run time (results differ between the two only
-// in rounding; on one machine they are always the same).
-#pragma GCC diagnostic ignored "-Wpsabi"  // V8 values never cross a non-inlined call
-typedef float V8 __attribute__((vector_size(32)));
-typedef int32_t I8 __attribute__((vector_size(32)));
-constexpr int64_t kLanes = 8;
-
-#define DVAE_INLINE inline __attribute__((always_inline))
-
-DVAE_INLINE V8 splat(float x) { return V8{x, x, x, x, x, x, x, x}; }
-
-DVAE_INLINE float hsum(V8 v) {
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
-
-// exp for x <= 88 (Cephes expf, relative error ~2e-7); inputs below -87 give ~1e-38.
-DVAE_INLINE V8 exp8(V8 x) {
-  x = x < splat(88.0f) ? x : splat(88.0f);
-  x = x > splat(-87.0f) ? x : splat(-87.0f);
-  V8 fx = x * 1.44269504088896341f + 0.5f;
-  V8 t = __builtin_convertvector(__builtin_convertvector(fx, I8), V8);
-  fx = t > fx ? t - 1.0f : t;  // floor
-  x = x - fx * 0.693359375f + fx * 2.12194440e-4f;
-  const V8 z = x * x;
-  V8 y = splat(1.9875691500e-4f);
-  y = y * x + 1.3981999507e-3f;
-  y = y * x + 8.3334519073e-3f;
-  y = y * x + 4.1665795894e-2f;
-  y = y * x + 1.6666665459e-1f;
-  y = y * x + 5.0000001201e-1f;
-  y = y * z + x + 1.0f;
-  const I8 e = (__builtin_convertvector(fx, I8) + 127) << 23;  // 2^n as float bits
-  V8 pow2n;
-  std::memcpy(&pow2n, &e, sizeof(pow2n));
-  return y * pow2n;
-}
-
+// The kernel works on blocks of W examples held in GCC/Clang vector types
+// (core/simd.h), with activations stored transposed ([features][example blocks])
+// so that every inner loop runs over examples. It is compiled three times - W = 16
+// for AVX-512, W = 8 for AVX2+FMA and W = 8 for baseline x86-64 (pairs of SSE
+// registers) - and kernel_path() (core/cpu_dispatch.h) picks one. Paths differ
+// only in rounding; on one path results never depend on threads or stacking.
 // A 64-byte aligned array of T (std::allocator does not promise that alignment).
 template <typename T>
 class AlignedBuffer {
@@ -159,16 +127,42 @@ class AlignedBuffer {
   size_t size_ = 0;
 };
 
-// Per-thread scratch, [rows][blocks] of V8 each; grown, never shrunk.
+// Per-thread scratch, [rows][blocks] of W-lane vectors each; grown, never shrunk.
 struct Scratch {
-  AlignedBuffer<V8> x, hid, z, dh;  // XT [F][NB], HT [H][NB], ZT/G [C][NB], DH [H][NB]
-  AlignedBuffer<V8> m, sum;         // [NB] row max and softmax denominators
+  AlignedBuffer<float> x, hid, z, dh;  // XT [F][NB], HT [H][NB], ZT/G [C][NB], DH [H][NB] (x W lanes)
+  AlignedBuffer<float> m, sum;         // [NB] row max and softmax denominators (x W lanes)
   AlignedBuffer<float> rows;        // [M][S] the subset's features and label, one cache line per row for F < 16
   std::vector<float> grad;          // [P]
 };
 
+// Adam (Kingma and Ba 2014) over one head's P parameters, in the order of
+// torch::optim::Adam; kVectorSqrt: W lanes at a time (needs the AVX targets).
+template <int W, bool kVectorSqrt>
+DVAE_SIMD_INLINE void adam_update(float* params, float* am, float* av, const float* g, int64_t size, float b1,
+                                  float b2, float eps, float step_size, float inv_sqrt_bc2) {
+  int64_t p = 0;
+  if constexpr (kVectorSqrt) {
+    using V = typename simd::Vec<W>::F;
+    for (; p + W <= size; p += W) {
+      const V gp = simd::load<V>(g + p);
+      const V mp = simd::load<V>(am + p) * b1 + gp * (1.0f - b1);
+      const V vp = simd::load<V>(av + p) * b2 + gp * gp * (1.0f - b2);
+      simd::store(am + p, mp);
+      simd::store(av + p, vp);
+      simd::store(params + p, simd::load<V>(params + p) - step_size * mp / (simd::sqrt(vp) * inv_sqrt_bc2 + eps));
+    }
+  }
+  for (; p < size; ++p) {
+    const float gp = g[p];
+    am[p] = am[p] * b1 + gp * (1.0f - b1);
+    av[p] = av[p] * b2 + gp * gp * (1.0f - b2);
+    params[p] -= step_size * am[p] / (std::sqrt(av[p]) * inv_sqrt_bc2 + eps);
+  }
+}
+
 // Trains one head in place: params/m/v are its rows [P] of the stacked buffers.
-DVAE_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, const Layout& L, float* params,
+template <int W, bool kVectorSqrt>
+DVAE_SIMD_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, const Layout& L, float* params,
                                 float* am, float* av, Scratch& s, ProbeFit& fit) {
   const auto t0 = std::chrono::steady_clock::now();
   const float* feat = task.features.data_ptr<float>();
@@ -177,7 +171,7 @@ DVAE_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, 
   const int64_t* subset = subset_c.data_ptr<int64_t>();
   const int64_t M = task.subset.numel();
   const int64_t B = std::min(opt.batch_size, M);
-  const int64_t NB = (B + kLanes - 1) / kLanes;  // example blocks of a full batch
+  const int64_t NB = (B + W - 1) / W;  // example blocks of a full batch
   const int64_t F = L.f, H = L.h, C = L.c, K = L.k;
 
   // Initialisation as torch::nn::Linear: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
@@ -195,12 +189,16 @@ DVAE_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, 
   std::fill(am, am + L.size, 0.0f);
   std::fill(av, av + L.size, 0.0f);
 
-  V8* X = s.x.reserve(F * NB);
-  V8* HT = s.hid.reserve(H * NB);
-  V8* DH = s.dh.reserve(H * NB);
-  V8* Z = s.z.reserve(C * NB);
-  V8* MX = s.m.reserve(NB);
-  V8* SM = s.sum.reserve(NB);
+  using V = typename simd::Vec<W>::F;  // W examples
+  using VI = typename simd::Vec<W>::I;
+  constexpr int64_t kLanes = W;
+  const auto lanes = [](AlignedBuffer<float>& b, int64_t count) { return reinterpret_cast<V*>(b.reserve(count * W)); };
+  V* X = lanes(s.x, F * NB);
+  V* HT = lanes(s.hid, H * NB);
+  V* DH = lanes(s.dh, H * NB);
+  V* Z = lanes(s.z, C * NB);
+  V* MX = lanes(s.m, NB);
+  V* SM = lanes(s.sum, NB);
   s.grad.resize(std::max<size_t>(s.grad.size(), L.size));
   float* g = s.grad.data();
 
@@ -234,35 +232,35 @@ DVAE_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, 
         rows[i] = packed + static_cast<int64_t>(order[start + i]) * S;
         ys[i] = static_cast<int64_t>(rows[i][F]);
       }
-      for (int64_t f = 0; f < F; ++f) X[f * NB + blocks - 1] = splat(0.0f);
+      for (int64_t f = 0; f < F; ++f) X[f * NB + blocks - 1] = simd::splat<V>(0.0f);
       for (int64_t i = 0; i < nb; ++i) {
         const float* x = rows[i];  // [F]
         for (int64_t f = 0; f < F; ++f) X[f * NB + i / kLanes][i % kLanes] = x[f];
       }
       // Hidden layer: HT[j] = relu(b1[j] + sum_f w1[f,j] X[f]).
-      const V8* IN = X;  // [K][NB] input of the output layer
+      const V* IN = X;  // [K][NB] input of the output layer
       if (H > 0) {
         const float* w1 = params + L.w1;  // [F,H]
         for (int64_t j = 0; j < H; ++j) {
-          V8* h = HT + j * NB;
-          for (int64_t q = 0; q < blocks; ++q) h[q] = splat(params[L.b1 + j]);
+          V* h = HT + j * NB;
+          for (int64_t q = 0; q < blocks; ++q) h[q] = simd::splat<V>(params[L.b1 + j]);
           for (int64_t f = 0; f < F; ++f) {
-            const V8 w = splat(w1[f * H + j]);
-            const V8* xf = X + f * NB;
+            const V w = simd::splat<V>(w1[f * H + j]);
+            const V* xf = X + f * NB;
             for (int64_t q = 0; q < blocks; ++q) h[q] += w * xf[q];
           }
-          for (int64_t q = 0; q < blocks; ++q) h[q] = h[q] > 0.0f ? h[q] : splat(0.0f);
+          for (int64_t q = 0; q < blocks; ++q) h[q] = h[q] > 0.0f ? h[q] : simd::splat<V>(0.0f);
         }
         IN = HT;
       }
       // Logits Z[c] = b2[c] + sum_k w2[k,c] IN[k]: [K][NB] -> [C][NB].
       const float* w2 = params + L.w2;  // [K,C]
       for (int64_t c = 0; c < C; ++c) {
-        V8* zc = Z + c * NB;
-        for (int64_t q = 0; q < blocks; ++q) zc[q] = splat(params[L.b2 + c]);
+        V* zc = Z + c * NB;
+        for (int64_t q = 0; q < blocks; ++q) zc[q] = simd::splat<V>(params[L.b2 + c]);
         for (int64_t k = 0; k < K; ++k) {
-          const V8 w = splat(w2[k * C + c]);
-          const V8* ik = IN + k * NB;
+          const V w = simd::splat<V>(w2[k * C + c]);
+          const V* ik = IN + k * NB;
           for (int64_t q = 0; q < blocks; ++q) zc[q] += w * ik[q];
         }
       }
@@ -272,10 +270,10 @@ DVAE_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, 
         for (int64_t q = 0; q < blocks; ++q) MX[q] = Z[c * NB + q] > MX[q] ? Z[c * NB + q] : MX[q];
       }
       for (int64_t i = 0; i < nb; ++i) zy[i] = Z[ys[i] * NB + i / kLanes][i % kLanes] - MX[i / kLanes][i % kLanes];
-      for (int64_t q = 0; q < blocks; ++q) SM[q] = splat(0.0f);
+      for (int64_t q = 0; q < blocks; ++q) SM[q] = simd::splat<V>(0.0f);
       for (int64_t c = 0; c < C; ++c) {
         for (int64_t q = 0; q < blocks; ++q) {
-          Z[c * NB + q] = exp8(Z[c * NB + q] - MX[q]);  // unnormalised probabilities
+          Z[c * NB + q] = simd::exp<V, VI>(Z[c * NB + q] - MX[q]);  // unnormalised probabilities
           SM[q] += Z[c * NB + q];
         }
       }
@@ -294,7 +292,7 @@ DVAE_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, 
                  batch_no + 1, ", expected finite (lower the probe learning rate?)");
       epoch_sum += batch_sum;
       // dL/dZ = (softmax - onehot) / nb, zero in padding lanes.
-      V8 last_mask = splat(0.0f);
+      V last_mask = simd::splat<V>(0.0f);
       for (int64_t l = 0; l < kLanes; ++l) last_mask[l] = (blocks - 1) * kLanes + l < nb ? 1.0f : 0.0f;
       for (int64_t q = 0; q < blocks; ++q) SM[q] = inv_b / SM[q];
       SM[blocks - 1] *= last_mask;
@@ -304,39 +302,39 @@ DVAE_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, 
       for (int64_t i = 0; i < nb; ++i) Z[ys[i] * NB + i / kLanes][i % kLanes] -= inv_b;
       // Output layer gradients: gw2[k,c] = sum_i IN[k,i] G[c,i], gb2[c] = sum_i G[c,i].
       for (int64_t c = 0; c < C; ++c) {
-        const V8* gc = Z + c * NB;
-        V8 acc = splat(0.0f);
+        const V* gc = Z + c * NB;
+        V acc = simd::splat<V>(0.0f);
         for (int64_t q = 0; q < blocks; ++q) acc += gc[q];
-        g[L.b2 + c] = hsum(acc);
+        g[L.b2 + c] = simd::hsum(acc);
         for (int64_t k = 0; k < K; ++k) {
-          const V8* ik = IN + k * NB;
-          V8 a = splat(0.0f);
+          const V* ik = IN + k * NB;
+          V a = simd::splat<V>(0.0f);
           for (int64_t q = 0; q < blocks; ++q) a += ik[q] * gc[q];
-          g[L.w2 + k * C + c] = hsum(a);
+          g[L.w2 + k * C + c] = simd::hsum(a);
         }
       }
       if (H > 0) {
         // DH[j] = [HT[j] > 0] * sum_c w2[j,c] G[c]; gw1[f,j] = sum_i X[f,i] DH[j,i].
         for (int64_t j = 0; j < H; ++j) {
-          V8* d = DH + j * NB;
-          for (int64_t q = 0; q < blocks; ++q) d[q] = splat(0.0f);
+          V* d = DH + j * NB;
+          for (int64_t q = 0; q < blocks; ++q) d[q] = simd::splat<V>(0.0f);
           for (int64_t c = 0; c < C; ++c) {
-            const V8 w = splat(w2[j * C + c]);
-            const V8* gc = Z + c * NB;
+            const V w = simd::splat<V>(w2[j * C + c]);
+            const V* gc = Z + c * NB;
             for (int64_t q = 0; q < blocks; ++q) d[q] += w * gc[q];
           }
-          const V8* h = HT + j * NB;
-          V8 acc = splat(0.0f);
+          const V* h = HT + j * NB;
+          V acc = simd::splat<V>(0.0f);
           for (int64_t q = 0; q < blocks; ++q) {
-            d[q] = h[q] > 0.0f ? d[q] : splat(0.0f);
+            d[q] = h[q] > 0.0f ? d[q] : simd::splat<V>(0.0f);
             acc += d[q];
           }
-          g[L.b1 + j] = hsum(acc);
+          g[L.b1 + j] = simd::hsum(acc);
           for (int64_t f = 0; f < F; ++f) {
-            const V8* xf = X + f * NB;
-            V8 a = splat(0.0f);
+            const V* xf = X + f * NB;
+            V a = simd::splat<V>(0.0f);
             for (int64_t q = 0; q < blocks; ++q) a += xf[q] * d[q];
-            g[L.w1 + f * H + j] = hsum(a);
+            g[L.w1 + f * H + j] = simd::hsum(a);
           }
         }
       }
@@ -346,12 +344,7 @@ DVAE_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, 
       const double bc2 = 1.0 - std::pow(opt.beta2, static_cast<double>(step));
       const float step_size = static_cast<float>(opt.lr / bc1);
       const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-      for (int64_t p = 0; p < L.size; ++p) {
-        const float gp = g[p];
-        am[p] = am[p] * b1 + gp * (1.0f - b1);
-        av[p] = av[p] * b2 + gp * gp * (1.0f - b2);
-        params[p] -= step_size * am[p] / (std::sqrt(av[p]) * inv_sqrt_bc2 + eps);
-      }
+      adam_update<W, kVectorSqrt>(params, am, av, g, L.size, b1, b2, eps, step_size, inv_sqrt_bc2);
     }
     fit.epoch_loss[epoch] = epoch_sum / static_cast<double>(M);
     if (task.validation.defined()) fit.validation_loss.push_back(head_loss(params, L, feat, labels, task.validation));
@@ -363,30 +356,32 @@ DVAE_INLINE void train_one_body(const ProbeTask& task, const ProbeOptions& opt, 
   fit.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("avx2,fma"))) void train_one_avx2(const ProbeTask& task, const ProbeOptions& opt,
-                                                         const Layout& L, float* params, float* am, float* av,
-                                                         Scratch& s, ProbeFit& fit) {
-  train_one_body(task, opt, L, params, am, av, s, fit);
+DVAE_TARGET_AVX512 void train_one_avx512(const ProbeTask& task, const ProbeOptions& opt, const Layout& L,
+                                         float* params, float* am, float* av, Scratch& s, ProbeFit& fit) {
+  train_one_body<16, true>(task, opt, L, params, am, av, s, fit);
 }
-#endif
+
+DVAE_TARGET_AVX2 void train_one_avx2(const ProbeTask& task, const ProbeOptions& opt, const Layout& L, float* params,
+                                     float* am, float* av, Scratch& s, ProbeFit& fit) {
+  train_one_body<8, true>(task, opt, L, params, am, av, s, fit);
+}
 
 void train_one_baseline(const ProbeTask& task, const ProbeOptions& opt, const Layout& L, float* params, float* am,
                         float* av, Scratch& s, ProbeFit& fit) {
-  train_one_body(task, opt, L, params, am, av, s, fit);
+  train_one_body<8, false>(task, opt, L, params, am, av, s, fit);
 }
 
-// Trains one head with the best kernel this CPU runs.
-void train_one(const ProbeTask& task, const ProbeOptions& opt, const Layout& L, float* params, float* am, float* av,
-               Scratch& s, ProbeFit& fit) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2) {
-    train_one_avx2(task, opt, L, params, am, av, s, fit);
-    return;
+using TrainOne = void (*)(const ProbeTask&, const ProbeOptions&, const Layout&, float*, float*, float*, Scratch&,
+                          ProbeFit&);
+
+// The variant of the kernel for path.
+TrainOne train_one_kernel(KernelPath path) {
+  switch (path) {
+    case KernelPath::kAvx512: return train_one_avx512;
+    case KernelPath::kAvx2: return train_one_avx2;
+    case KernelPath::kScalar: break;
   }
-#endif
-  train_one_baseline(task, opt, L, params, am, av, s, fit);
+  return train_one_baseline;
 }
 
 }  // namespace
@@ -419,6 +414,7 @@ std::vector<ProbeFit> train_probes(const std::vector<ProbeTask>& tasks, const Pr
   };
   std::stable_sort(queue.begin(), queue.end(), [&](int64_t a, int64_t b) { return cost(a) > cost(b); });
   std::atomic<int64_t> next{0};
+  const TrainOne train_one = train_one_kernel(kernel_path());
   auto worker = [&]() {
     Scratch scratch;
     for (int64_t q = next++; q < T; q = next++) {

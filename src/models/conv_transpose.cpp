@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/cpu_dispatch.h"
+#include "core/simd.h"
 
 namespace dvae {
 namespace {
@@ -41,42 +43,68 @@ Geometry geometry(at::IntArrayRef x_sizes, at::IntArrayRef w_sizes, int64_t stri
 /// Chunk size for at::parallel_for so that each task does at least ~32k elementary operations.
 int64_t grain_for(int64_t work_per_item) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, work_per_item)); }
 
-/// Sums cols [B*H*W, kh*kw*Co] into out [B,Co,Ho,Wo] plus bias [Co]. Gather form: each output row
-/// (b, oh) is one task that adds its contributions in a [Wo,Co] buffer, then writes it transposed.
-void col2im(const float* cols, const float* bias, float* out, const Geometry& g) {
+/// Output rows [begin, end) of col2im below (row = (b, oh)). Plain loops that the compiler
+/// vectorises for whichever target the function that inlines them carries.
+DVAE_SIMD_INLINE void col2im_rows(const float* cols, const float* bias, float* out, const Geometry& g, int64_t begin,
+                                  int64_t end) {
   const int64_t row_len = g.cols();
-  at::parallel_for(0, g.batch * g.ho, grain_for(g.wo * row_len / g.stride), [&](int64_t begin, int64_t end) {
-    std::vector<float> acc(static_cast<size_t>(g.wo * g.cout));  // [Wo,Co]
-    for (int64_t bo = begin; bo < end; ++bo) {
-      const int64_t b = bo / g.ho;
-      const int64_t oh = bo % g.ho;
-      for (int64_t ow = 0; ow < g.wo; ++ow) std::copy(bias, bias + g.cout, acc.data() + ow * g.cout);
-      // Kernel rows i with ih * stride - padding + i == oh, 0 <= ih < H.
-      for (int64_t i = (oh + g.padding) % g.stride; i < g.kh && i <= oh + g.padding; i += g.stride) {
-        const int64_t ih = (oh + g.padding - i) / g.stride;
-        if (ih >= g.h) continue;
-        const float* cols_row = cols + (b * g.h + ih) * g.w * row_len;
-        for (int64_t ow = 0; ow < g.wo; ++ow) {
-          float* a = acc.data() + ow * g.cout;
-          for (int64_t j = (ow + g.padding) % g.stride; j < g.kw && j <= ow + g.padding; j += g.stride) {
-            const int64_t iw = (ow + g.padding - j) / g.stride;
-            if (iw >= g.w) continue;
-            const float* c = cols_row + iw * row_len + (i * g.kw + j) * g.cout;
-            for (int64_t co = 0; co < g.cout; ++co) a[co] += c[co];
-          }
+  std::vector<float> acc(static_cast<size_t>(g.wo * g.cout));  // [Wo,Co]
+  for (int64_t bo = begin; bo < end; ++bo) {
+    const int64_t b = bo / g.ho;
+    const int64_t oh = bo % g.ho;
+    for (int64_t ow = 0; ow < g.wo; ++ow) std::copy(bias, bias + g.cout, acc.data() + ow * g.cout);
+    // Kernel rows i with ih * stride - padding + i == oh, 0 <= ih < H.
+    for (int64_t i = (oh + g.padding) % g.stride; i < g.kh && i <= oh + g.padding; i += g.stride) {
+      const int64_t ih = (oh + g.padding - i) / g.stride;
+      if (ih >= g.h) continue;
+      const float* cols_row = cols + (b * g.h + ih) * g.w * row_len;
+      for (int64_t ow = 0; ow < g.wo; ++ow) {
+        float* a = acc.data() + ow * g.cout;
+        for (int64_t j = (ow + g.padding) % g.stride; j < g.kw && j <= ow + g.padding; j += g.stride) {
+          const int64_t iw = (ow + g.padding - j) / g.stride;
+          if (iw >= g.w) continue;
+          const float* c = cols_row + iw * row_len + (i * g.kw + j) * g.cout;
+          for (int64_t co = 0; co < g.cout; ++co) a[co] += c[co];
         }
       }
-      float* o = out + (b * g.cout * g.ho + oh) * g.wo;  // out[b, 0, oh, 0]
-      for (int64_t co = 0; co < g.cout; ++co) {
-        float* orow = o + co * g.ho * g.wo;
-        for (int64_t ow = 0; ow < g.wo; ++ow) orow[ow] = acc[static_cast<size_t>(ow * g.cout + co)];
-      }
     }
-  });
+    float* o = out + (b * g.cout * g.ho + oh) * g.wo;  // out[b, 0, oh, 0]
+    for (int64_t co = 0; co < g.cout; ++co) {
+      float* orow = o + co * g.ho * g.wo;
+      for (int64_t ow = 0; ow < g.wo; ++ow) orow[ow] = acc[static_cast<size_t>(ow * g.cout + co)];
+    }
+  }
+}
+
+void col2im_rows_scalar(const float* cols, const float* bias, float* out, const Geometry& g, int64_t begin,
+                        int64_t end) {
+  col2im_rows(cols, bias, out, g, begin, end);
+}
+
+DVAE_TARGET_AVX2 void col2im_rows_avx2(const float* cols, const float* bias, float* out, const Geometry& g,
+                                       int64_t begin, int64_t end) {
+  col2im_rows(cols, bias, out, g, begin, end);
+}
+
+DVAE_TARGET_AVX512 void col2im_rows_avx512(const float* cols, const float* bias, float* out, const Geometry& g,
+                                           int64_t begin, int64_t end) {
+  col2im_rows(cols, bias, out, g, begin, end);
+}
+
+/// Sums cols [B*H*W, kh*kw*Co] into out [B,Co,Ho,Wo] plus bias [Co]. Gather form: each output row
+/// (b, oh) is one task that adds its contributions in a [Wo,Co] buffer, then writes it transposed.
+/// The variant is kernel_path()'s (the sums are the same in every variant: one add per tap, in order).
+void col2im(const float* cols, const float* bias, float* out, const Geometry& g) {
+  const auto rows = kernel_path() == KernelPath::kAvx512 ? col2im_rows_avx512
+                    : kernel_path() == KernelPath::kAvx2 ? col2im_rows_avx2
+                                                         : col2im_rows_scalar;
+  at::parallel_for(0, g.batch * g.ho, grain_for(g.wo * g.cols() / g.stride),
+                   [&](int64_t begin, int64_t end) { rows(cols, bias, out, g, begin, end); });
 }
 
 /// Gathers grad_out in NHWC [B,Ho,Wo,Co] into dcols [B*H*W, kh*kw*Co] (zero where the kernel falls
-/// off the output). Parallel over input rows (b, ih): each task writes its own rows of dcols.
+/// off the output). Parallel over input rows (b, ih): each task writes its own rows of dcols. Only
+/// memcpy/memset, which glibc already dispatches on the CPU: no kernel variants.
 void im2col(const float* grad_nhwc, float* dcols, const Geometry& g) {
   const int64_t row_len = g.cols();
   const size_t channel_bytes = static_cast<size_t>(g.cout) * sizeof(float);

@@ -15,7 +15,8 @@
 //      forward   cols[B*H*W, kh*kw*Co] = x_rows[B*H*W, Ci] @ Wr, col2im (gather) + bias
 //      backward  dcols = im2col(grad_out) in the same row layout,
 //                dx_rows = dcols @ Wr^T, dWr = x_rows^T @ dcols, db = sum of grad_out over (B,Ho,Wo)
-//    with hand-written im2col/col2im loops parallelised with at::parallel_for.
+//    with hand-written im2col/col2im loops parallelised with at::parallel_for
+//    (col2im in the AVX-512, AVX2 or portable variant kernel_path() names).
 // Both are taken for 4-D CPU float32 input only; any other device or dtype
 // (CUDA included) goes to torch::conv_transpose2d (cuDNN, oneDNN, ...).
 // Not supported: output_padding, dilation, groups, and double backward (the

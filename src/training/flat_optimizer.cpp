@@ -1,11 +1,11 @@
 // FlatOptimizer: parameter flattening and the fused Adam / SGD passes.
 #include "training/flat_optimizer.h"
 
-#include <immintrin.h>
-
 #include <cmath>
 
 #include "core/check.h"
+#include "core/cpu_dispatch.h"
+#include "core/simd.h"
 
 namespace dvae {
 namespace {
@@ -32,24 +32,32 @@ void adam_scalar(float* p, const float* g, float* m, float* v, int64_t begin, in
   }
 }
 
-__attribute__((target("avx512f"))) void adam_avx512(float* p, const float* g, float* m, float* v, int64_t begin,
-                                                     int64_t end, const AdamStep& c) {
-  const __m512 b1 = _mm512_set1_ps(c.beta1), ob1 = _mm512_set1_ps(c.one_minus_beta1);
-  const __m512 b2 = _mm512_set1_ps(c.beta2), ob2 = _mm512_set1_ps(c.one_minus_beta2);
-  const __m512 isb2 = _mm512_set1_ps(c.inv_sqrt_bias2), eps = _mm512_set1_ps(c.eps);
-  const __m512 ns = _mm512_set1_ps(c.neg_step);
+// The same update, W lanes at a time (the tail through adam_scalar).
+template <int W>
+DVAE_SIMD_INLINE void adam_vector(float* p, const float* g, float* m, float* v, int64_t begin, int64_t end,
+                                  const AdamStep& c) {
+  using F = typename simd::Vec<W>::F;
   int64_t i = begin;
-  for (; i + 16 <= end; i += 16) {
-    const __m512 gi = _mm512_loadu_ps(g + i);
-    const __m512 mi = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(ob1, gi));
-    const __m512 vi =
-        _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(v + i)), _mm512_mul_ps(_mm512_mul_ps(ob2, gi), gi));
-    _mm512_storeu_ps(m + i, mi);
-    _mm512_storeu_ps(v + i, vi);
-    const __m512 denom = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(vi), isb2), eps);
-    _mm512_storeu_ps(p + i, _mm512_add_ps(_mm512_loadu_ps(p + i), _mm512_mul_ps(ns, _mm512_div_ps(mi, denom))));
+  for (; i + W <= end; i += W) {
+    const F gi = simd::load<F>(g + i);
+    const F mi = c.beta1 * simd::load<F>(m + i) + c.one_minus_beta1 * gi;
+    const F vi = c.beta2 * simd::load<F>(v + i) + (c.one_minus_beta2 * gi) * gi;
+    simd::store(m + i, mi);
+    simd::store(v + i, vi);
+    const F denom = simd::sqrt(vi) * c.inv_sqrt_bias2 + c.eps;
+    simd::store(p + i, simd::load<F>(p + i) + c.neg_step * (mi / denom));
   }
   adam_scalar(p, g, m, v, i, end, c);
+}
+
+DVAE_TARGET_AVX2 void adam_avx2(float* p, const float* g, float* m, float* v, int64_t begin, int64_t end,
+                                const AdamStep& c) {
+  adam_vector<8>(p, g, m, v, begin, end, c);
+}
+
+DVAE_TARGET_AVX512 void adam_avx512(float* p, const float* g, float* m, float* v, int64_t begin, int64_t end,
+                                    const AdamStep& c) {
+  adam_vector<16>(p, g, m, v, begin, end, c);
 }
 
 // buf = momentum buf + g; p -= lr buf (torch::optim::SGD without dampening).
@@ -61,9 +69,48 @@ void sgd_scalar(float* p, const float* g, float* buf, int64_t begin, int64_t end
   }
 }
 
-bool cpu_has_avx512() {
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
+template <int W>
+DVAE_SIMD_INLINE void sgd_vector(float* p, const float* g, float* buf, int64_t begin, int64_t end, float momentum,
+                                 float neg_lr) {
+  using F = typename simd::Vec<W>::F;
+  int64_t i = begin;
+  for (; i + W <= end; i += W) {
+    const F b = momentum * simd::load<F>(buf + i) + simd::load<F>(g + i);
+    simd::store(buf + i, b);
+    simd::store(p + i, simd::load<F>(p + i) + neg_lr * b);
+  }
+  sgd_scalar(p, g, buf, i, end, momentum, neg_lr);
+}
+
+DVAE_TARGET_AVX2 void sgd_avx2(float* p, const float* g, float* buf, int64_t begin, int64_t end, float momentum,
+                               float neg_lr) {
+  sgd_vector<8>(p, g, buf, begin, end, momentum, neg_lr);
+}
+
+DVAE_TARGET_AVX512 void sgd_avx512(float* p, const float* g, float* buf, int64_t begin, int64_t end, float momentum,
+                                   float neg_lr) {
+  sgd_vector<16>(p, g, buf, begin, end, momentum, neg_lr);
+}
+
+using AdamKernel = void (*)(float*, const float*, float*, float*, int64_t, int64_t, const AdamStep&);
+using SgdKernel = void (*)(float*, const float*, float*, int64_t, int64_t, float, float);
+
+AdamKernel adam_kernel(KernelPath path) {
+  switch (path) {
+    case KernelPath::kAvx512: return adam_avx512;
+    case KernelPath::kAvx2: return adam_avx2;
+    case KernelPath::kScalar: break;
+  }
+  return adam_scalar;
+}
+
+SgdKernel sgd_kernel(KernelPath path) {
+  switch (path) {
+    case KernelPath::kAvx512: return sgd_avx512;
+    case KernelPath::kAvx2: return sgd_avx2;
+    case KernelPath::kScalar: break;
+  }
+  return sgd_scalar;
 }
 
 }  // namespace
@@ -127,9 +174,8 @@ void FlatOptimizer::step() {
   if (options_.kind == "sgd") {
     const auto momentum = static_cast<float>(options_.momentum);
     const auto neg_lr = static_cast<float>(-options_.lr);
-    at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-      sgd_scalar(p, g, s0, begin, end, momentum, neg_lr);
-    });
+    const auto sgd = sgd_kernel(kernel_path());
+    at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) { sgd(p, g, s0, begin, end, momentum, neg_lr); });
     return;
   }
   const double bias1 = 1.0 - std::pow(options_.beta1, static_cast<double>(steps_));
@@ -139,14 +185,8 @@ void FlatOptimizer::step() {
                    static_cast<float>(1.0 / std::sqrt(bias2)), static_cast<float>(options_.eps),
                    static_cast<float>(-options_.lr / bias1)};
   float* s1 = state1_.data_ptr<float>();
-  const bool avx512 = cpu_has_avx512();
-  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-    if (avx512) {
-      adam_avx512(p, g, s0, s1, begin, end, c);
-    } else {
-      adam_scalar(p, g, s0, s1, begin, end, c);
-    }
-  });
+  const auto adam = adam_kernel(kernel_path());
+  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) { adam(p, g, s0, s1, begin, end, c); });
 }
 
 std::vector<torch::Tensor> FlatOptimizer::state() const {

@@ -1,8 +1,8 @@
 // Adam and SGD with momentum over one flat parameter buffer. Every parameter
 // (and its gradient) becomes a view into one contiguous float32 tensor, so a
-// step is one fused pass over all parameters (AVX-512 where the CPU has it,
-// split over LibTorch's intra-op threads) instead of about ten LibTorch kernels
-// per parameter tensor. The update is torch::optim::Adam's / SGD's (no weight
+// step is one fused pass over all parameters (AVX-512, AVX2+FMA or portable,
+// as kernel_path() in core/cpu_dispatch.h says; split over LibTorch's intra-op
+// threads) instead of about ten LibTorch kernels per parameter tensor. The update is torch::optim::Adam's / SGD's (no weight
 // decay, no amsgrad, no nesterov) to float rounding; being elementwise, it is
 // bit-identical for every thread count.
 //

@@ -2,7 +2,11 @@
 // backward pass as explicit matrix products into preallocated buffers, without
 // autograd's graph. The same mathematics as VaeImpl::forward + beta_elbo_loss +
 // backward() (tests compare every gradient), about twice as fast on CPU at the
-// paper's batch of 100. Not for other architectures (they use autograd).
+// paper's batch of 100. The elementwise work around the products (bias +
+// softplus, softplus's derivative, the BCE with its gradient) runs as fused
+// passes in the AVX-512, AVX2 or portable variant kernel_path() names
+// (core/cpu_dispatch.h); relu and tanh go through LibTorch's kernels. Not for
+// other architectures (they use autograd).
 //
 // Tensor legend: B batch, P = H*W pixels, K hidden width, D latent dimensions.
 // With nn::Linear's weight [out,in]: forward a = h W^T + b, backward
@@ -40,7 +44,7 @@ class MlpTrainingStep {
 
  private:
   torch::Tensor param(const std::string& name) const;
-  void activation(torch::Tensor& out, const torch::Tensor& pre) const;
+  void activation(torch::Tensor& out, torch::Tensor& pre, const torch::Tensor& bias) const;
   void activation_backward(torch::Tensor& grad, const torch::Tensor& pre, const torch::Tensor& post) const;
 
   std::map<std::string, torch::Tensor> params_;

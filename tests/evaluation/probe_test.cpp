@@ -7,6 +7,7 @@
 
 #include "core/check.h"
 #include "core/random.h"
+#include "support/kernel_paths.h"
 
 namespace dvae {
 namespace {
@@ -56,7 +57,11 @@ TEST(probe, HiddenHeadLearnsXorWhichLinearCannot) {
   EXPECT_EQ(hidden_fit.head.hidden_weight.sizes(), (std::vector<int64_t>{2, 16}));
 }
 
-TEST(probe, StackedHeadsEqualHeadsTrainedAlone) {
+// Every kernel path this CPU runs (and a scalar run on every CPU).
+class ProbePath : public testing::TestWithParam<KernelPath> {};
+
+TEST_P(ProbePath, StackedHeadsEqualHeadsTrainedAlone) {
+  KernelPathScope path(GetParam());
   auto [x, y] = blobs(400, 6, 4, 1.5, 1);
   for (int64_t hidden : {0, 8}) {
     ProbeOptions opt;
@@ -88,14 +93,16 @@ TEST(probe, StackedHeadsEqualHeadsTrainedAlone) {
 
 // The same head trained with LibTorch autograd and torch::optim::Adam, replaying
 // the kernel's initialisation draws and shuffles from the same dvae::Rng.
-TEST(probe, FusedKernelMatchesAutogradAndTorchAdam) {
+TEST_P(ProbePath, FusedKernelMatchesAutogradAndTorchAdam) {
+  KernelPathScope path(GetParam());
   auto [x, y] = blobs(60, 5, 3, 2.0, 4);
   const auto subset = torch::arange(3, 53, torch::kLong);  // M = 50
   const uint64_t seed = 123;
-  for (int64_t hidden : {0, 6}) {
+  for (int64_t hidden : {0, 6, 19}) {  // 19 hidden: 19*3+3 output parameters, vectors and a tail in Adam
+    SCOPED_TRACE("hidden " + std::to_string(hidden));
     ProbeOptions opt;
     opt.epochs = 4;
-    opt.batch_size = 16;  // 4 batches per epoch, the last one of 2 examples
+    opt.batch_size = 20;  // 3 batches per epoch, the last one of 10 examples: full and partial vectors
     opt.hidden = hidden;
     const auto fit = train_probes({ProbeTask{x, y, subset, 3, seed}}, opt)[0];
 
@@ -124,8 +131,8 @@ TEST(probe, FusedKernelMatchesAutogradAndTorchAdam) {
     for (int64_t epoch = 0; epoch < opt.epochs; ++epoch) {
       rng.shuffle(order);
       double epoch_sum = 0.0;
-      for (int64_t start = 0; start < 50; start += 16) {
-        const int64_t nb = std::min<int64_t>(16, 50 - start);
+      for (int64_t start = 0; start < 50; start += opt.batch_size) {
+        const int64_t nb = std::min<int64_t>(opt.batch_size, 50 - start);
         std::vector<int64_t> rows;
         for (int64_t i = 0; i < nb; ++i) rows.push_back(subset[order[start + i]].item<int64_t>());
         const auto idx = torch::tensor(rows, torch::kLong);
@@ -144,6 +151,8 @@ TEST(probe, FusedKernelMatchesAutogradAndTorchAdam) {
     if (hidden > 0) EXPECT_LE((fit.head.hidden_weight - w1.detach()).abs().max().item<float>(), 1e-5);
   }
 }
+
+DVAE_TEST_EVERY_KERNEL_PATH(ProbePath);
 
 TEST(probe, EpochsToConvergenceFollowsDefinition) {
   // band = 0.01 * (4 - 1) = 0.03: epochs 4..6 are within it, epoch 3 (1.5) is not.

@@ -9,6 +9,7 @@
 
 #include "models/conv_transpose.h"
 #include "models/vae.h"
+#include "support/kernel_paths.h"
 
 namespace dvae {
 namespace {
@@ -63,7 +64,11 @@ void expect_paths_match_libtorch(const std::vector<std::pair<Case, bool>>& cases
   }
 }
 
-TEST(TransposedConv2d, ForwardAndGradientsEqualLibTorchForTheDecoderLayers) {
+// Every kernel path this CPU runs (the GEMM path's col2im follows it), and a scalar run on every CPU.
+class TransposedConv2dPath : public testing::TestWithParam<KernelPath> {};
+
+TEST_P(TransposedConv2dPath, ForwardAndGradientsEqualLibTorchForTheDecoderLayers) {
+  KernelPathScope path(GetParam());
   torch::manual_seed(0);
   expect_paths_match_libtorch({
       {{8, 128, 7, 7, 64, 4, 2, 1}, true},  // deconv1: [B,128,7,7] -> [B,64,14,14]
@@ -71,7 +76,8 @@ TEST(TransposedConv2d, ForwardAndGradientsEqualLibTorchForTheDecoderLayers) {
   });
 }
 
-TEST(TransposedConv2d, ForwardAndGradientsEqualLibTorchForOtherShapes) {
+TEST_P(TransposedConv2dPath, ForwardAndGradientsEqualLibTorchForOtherShapes) {
+  KernelPathScope path(GetParam());
   torch::manual_seed(1);
   expect_paths_match_libtorch({
       {{3, 5, 4, 6, 7, 3, 1, 0}, true},   // stride 1, no padding, non-square input
@@ -80,6 +86,8 @@ TEST(TransposedConv2d, ForwardAndGradientsEqualLibTorchForOtherShapes) {
       {{2, 3, 1, 1, 4, 4, 1, 1}, true},   // 1x1 input
   });
 }
+
+DVAE_TEST_EVERY_KERNEL_PATH(TransposedConv2dPath);
 
 TEST(TransposedConv2d, AutoPathIsAFastPathOnCpuFloat) {
   const auto x = torch::randn({2, 3, 4, 4}, torch::requires_grad());

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/check.h"
+#include "support/kernel_paths.h"
 
 namespace dvae {
 namespace {
@@ -41,7 +42,11 @@ void expect_same_training(torch::optim::Optimizer& reference, torch::nn::Sequent
 
 }  // namespace
 
-TEST(FlatOptimizer, AdamMatchesTorchAdamOverManySteps) {
+// Every kernel path this CPU runs against torch::optim (and a scalar run on every CPU).
+class FlatOptimizerPath : public testing::TestWithParam<KernelPath> {};
+
+TEST_P(FlatOptimizerPath, AdamMatchesTorchAdamOverManySteps) {
+  KernelPathScope path(GetParam());
   torch::manual_seed(3);
   auto a = tiny_net();
   auto b = tiny_net();
@@ -56,7 +61,8 @@ TEST(FlatOptimizer, AdamMatchesTorchAdamOverManySteps) {
   EXPECT_GT((b->parameters()[4] - start).abs().max().item<float>(), 1e-3);
 }
 
-TEST(FlatOptimizer, SgdMatchesTorchSgdWithMomentum) {
+TEST_P(FlatOptimizerPath, SgdMatchesTorchSgdWithMomentum) {
+  KernelPathScope path(GetParam());
   torch::manual_seed(4);
   auto a = tiny_net();
   auto b = tiny_net();
@@ -69,6 +75,8 @@ TEST(FlatOptimizer, SgdMatchesTorchSgdWithMomentum) {
   FlatOptimizer flat(b->parameters(), o);
   expect_same_training(reference, a, flat, b, 25);
 }
+
+DVAE_TEST_EVERY_KERNEL_PATH(FlatOptimizerPath);
 
 TEST(FlatOptimizer, ParametersAndGradientsAreViewsOfTheFlatBuffers) {
   auto net = tiny_net();

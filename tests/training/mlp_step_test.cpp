@@ -4,17 +4,18 @@
 #include <gtest/gtest.h>
 
 #include "core/check.h"
+#include "support/kernel_paths.h"
 #include "training/flat_optimizer.h"
 #include "training/loss.h"
 
 namespace dvae {
 namespace {
 
-ModelOptions mlp(const std::string& activation) {
+ModelOptions mlp(const std::string& activation, int64_t image_size = 6, int64_t hidden = 24) {
   ModelOptions o;
   o.arch = "mlp";
-  o.image_size = 6;
-  o.mlp_hidden = 24;
+  o.image_size = image_size;
+  o.mlp_hidden = hidden;
   o.latent_dim = 3;
   o.mlp_activation = activation;
   return o;
@@ -34,16 +35,18 @@ std::pair<ElboTerms, std::map<std::string, torch::Tensor>> autograd_reference(Va
   return {terms, grads};
 }
 
-void expect_matches_autograd(const std::string& activation, int64_t batch, double beta) {
-  SCOPED_TRACE(activation + ", batch " + std::to_string(batch) + ", beta " + std::to_string(beta));
+void expect_matches_autograd(const std::string& activation, int64_t batch, double beta, int64_t image_size = 6,
+                             int64_t hidden = 24) {
+  SCOPED_TRACE(activation + ", batch " + std::to_string(batch) + ", beta " + std::to_string(beta) + ", path " +
+               kernel_path_name(kernel_path()));
   torch::manual_seed(11);
-  Vae vae(mlp(activation));
+  Vae vae(mlp(activation, image_size, hidden));
   // Scale the weights up so that activations leave their linear ranges.
   {
     torch::NoGradGuard no_grad;
     for (auto& p : vae->parameters()) p.mul_(3.0);
   }
-  const auto x = torch::rand({batch, 1, 6, 6});
+  const auto x = torch::rand({batch, 1, image_size, image_size});
   const auto [terms, grads] = autograd_reference(vae, x, beta, 99);
 
   FlatOptimizer optimizer(vae->parameters(), {});  // binds gradient views
@@ -64,11 +67,30 @@ void expect_matches_autograd(const std::string& activation, int64_t batch, doubl
 
 }  // namespace
 
-TEST(MlpTrainingStep, MatchesAutogradWithSoftplus) { expect_matches_autograd("softplus", 8, 4.0); }
+// Every kernel path this CPU runs against autograd (and a scalar run on every CPU).
+class MlpTrainingStepPath : public testing::TestWithParam<KernelPath> {};
 
-TEST(MlpTrainingStep, MatchesAutogradWithReluOnAPartialBatch) { expect_matches_autograd("relu", 5, 1.0); }
+TEST_P(MlpTrainingStepPath, MatchesAutogradWithSoftplus) {
+  KernelPathScope path(GetParam());
+  expect_matches_autograd("softplus", 8, 4.0);
+}
 
-TEST(MlpTrainingStep, MatchesAutogradWithTanh) { expect_matches_autograd("tanh", 8, 6.0); }
+TEST_P(MlpTrainingStepPath, MatchesAutogradWithSoftplusOnAPartialBatchWiderThanAVector) {
+  KernelPathScope path(GetParam());
+  expect_matches_autograd("softplus", 5, 1.0, 20, 37);  // 400 pixels, 37 hidden: vector bodies and scalar tails
+}
+
+TEST_P(MlpTrainingStepPath, MatchesAutogradWithReluOnAPartialBatch) {
+  KernelPathScope path(GetParam());
+  expect_matches_autograd("relu", 5, 1.0);
+}
+
+TEST_P(MlpTrainingStepPath, MatchesAutogradWithTanh) {
+  KernelPathScope path(GetParam());
+  expect_matches_autograd("tanh", 8, 6.0);
+}
+
+DVAE_TEST_EVERY_KERNEL_PATH(MlpTrainingStepPath);
 
 TEST(MlpTrainingStep, RejectsOtherArchitecturesAndOversizedBatches) {
   ModelOptions cnn;

@@ -1,0 +1,57 @@
+// Tests of `dvae info`'s kernel-path report and of DVAE_KERNEL_PATH, the
+// override read at the top: a forced-scalar run trains like the default path.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/cpu_dispatch.h"
+#include "support/fixtures.h"
+
+namespace dvae {
+namespace {
+
+TEST(CmdInfo, NamesTheKernelPathOfEveryHandWrittenKernel) {
+  const auto r = test::run_dvae("info");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string best = kernel_path_name(best_kernel_path(cpu_info()));
+  EXPECT_NE(r.out.find("kernel path    " + best + " (best this CPU runs: " + best), std::string::npos) << r.out;
+  for (const char* kernel : {"fused Adam/SGD", "MLP step elementwise", "probe heads", "transposed conv col2im"}) {
+    EXPECT_NE(r.out.find(kernel), std::string::npos) << kernel << "\n" << r.out;
+  }
+}
+
+TEST(CmdInfo, KernelPathEnvironmentVariableForcesScalarAndRejectsUnknownNames) {
+  auto r = test::run_shell("DVAE_KERNEL_PATH=scalar " + std::string(DVAE_BINARY) + " info");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("kernel path    scalar"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("probe heads (evaluation/probe)               scalar"), std::string::npos) << r.out;
+  r = test::run_shell("DVAE_KERNEL_PATH=fast " + std::string(DVAE_BINARY) + " info");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: DVAE_KERNEL_PATH=fast: expected scalar, avx2 or avx512\n");
+}
+
+double first_epoch_recon(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/log.jsonl");
+  std::string line;
+  std::getline(in, line);
+  return nlohmann::json::parse(line)["train_recon"].get<double>();
+}
+
+TEST(CmdInfo, ForcedScalarTrainingMatchesTheDefaultPathToRounding) {
+  test::TempDir dir;
+  test::write_synthetic_mnist(dir.file("data"), 60, 30, 28);
+  const std::string common = " train --threads 1 --quiet --data-dir " + dir.file("data") +
+                             " --arch mlp --latent 2 --hidden 40 --batch-size 20 --epochs 1 --out ";
+  auto r = test::run_shell("DVAE_KERNEL_PATH=scalar " + std::string(DVAE_BINARY) + common + dir.file("scalar"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_dvae(common + dir.file("default"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const double scalar = first_epoch_recon(dir.file("scalar"));
+  const double best = first_epoch_recon(dir.file("default"));
+  EXPECT_GT(scalar, 0.0);
+  EXPECT_NEAR(scalar, best, 1e-4 * best);
+}
+
+}  // namespace
+}  // namespace dvae
