@@ -275,12 +275,31 @@ void apply_keys(StudySpec& spec, const toml::table& root, const std::string& whe
   r.finish();
 }
 
+// Line number (1-based) of text, without its end of line; "" past the end.
+std::string line_of(const std::string& text, size_t number) {
+  size_t start = 0;
+  for (size_t i = 1; i < number && start != std::string::npos; ++i) {
+    start = text.find('\n', start);
+    if (start != std::string::npos) ++start;
+  }
+  if (start == std::string::npos || start >= text.size()) return "";
+  std::string line = text.substr(start, text.find('\n', start) - start);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line.size() > 80 ? line.substr(0, 77) + "..." : line;
+}
+
 toml::table parse_toml(const std::string& text, const std::string& where) {
   try {
     return toml::parse(text, where);
   } catch (const toml::parse_error& e) {
-    throw UsageError(where + ": TOML syntax error at line " + std::to_string(e.source().begin.line) + ": " +
-                     std::string(e.description()));
+    // The line names the key, which toml++'s description (about the value) may not.
+    const size_t line = e.source().begin.line;
+    std::string shown = line_of(text, line);
+    for (char& c : shown)
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    throw UsageError(where + ": TOML syntax error at line " + std::to_string(line) +
+                     (shown.empty() ? "" : " (" + shown + ")") + ": " + std::string(e.description()) +
+                     "; expected valid TOML");
   }
 }
 
