@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "core/one_line.h"
 #include "evaluation/classifier_kind.h"
 #include "experiments/claims.h"
 #include "models/vae.h"
@@ -294,11 +295,9 @@ toml::table parse_toml(const std::string& text, const std::string& where) {
   } catch (const toml::parse_error& e) {
     // The line names the key, which toml++'s description (about the value) may not.
     const size_t line = e.source().begin.line;
-    std::string shown = line_of(text, line);
-    for (char& c : shown)
-      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    const std::string shown = one_line(line_of(text, line));
     throw UsageError(where + ": TOML syntax error at line " + std::to_string(line) +
-                     (shown.empty() ? "" : " (" + shown + ")") + ": " + std::string(e.description()) +
+                     (shown.empty() ? "" : " (" + shown + ")") + ": " + one_line(e.description()) +
                      "; expected valid TOML");
   }
 }

@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "core/json_check.h"
 
 namespace dvae {
 namespace {
@@ -141,6 +142,9 @@ CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& json, const std::
   try {
     DVAE_CHECK(json.is_object() && json.value("format", "") == kFormat, path, ": metadata format '",
                json.is_object() ? json.value("format", "") : "", "', expected '", kFormat, "'");
+    require_json_integer_fields(json, path, {"format_version", "latent_dim", "epoch", "epochs"});
+    DVAE_CHECK(!json.contains("seed") || json.at("seed").is_number_integer(), path,
+               ": metadata seed is not an integer, the file is corrupt");
     const int version = json.at("format_version").get<int>();
     DVAE_CHECK(version == kFormatVersion, path, ": checkpoint format version ", version, ", expected ",
                kFormatVersion, " (written by another dvae version?)");
