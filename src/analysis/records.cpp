@@ -5,6 +5,7 @@
 
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "core/json_check.h"
 
 namespace dvae {
 
@@ -46,6 +47,7 @@ std::vector<AccuracyRecord> read_accuracy_records(const std::string& path) {
     const auto& j = lines[i];
     const std::string where = path + ": record " + std::to_string(i + 1);
     AccuracyRecord r;
+    require_json_integer_fields(j, where, {"n", "trial", "confusion", "predictions"});
     r.arch = field<std::string>(j, "arch", where);
     r.model = field<std::string>(j, "model", where);
     r.beta = j.value("beta", 0.0);
@@ -68,6 +70,7 @@ std::vector<EpochRecord> read_training_log(const std::string& path) {
     const auto& j = lines[i];
     const std::string where = path + ": line " + std::to_string(i + 1);
     EpochRecord e;
+    require_json_integer_fields(j, where, {"epoch"});
     e.epoch = field<int64_t>(j, "epoch", where);
     e.train_recon = field<double>(j, "train_recon", where);
     e.train_kl = field<double>(j, "train_kl", where);

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/toml_config.h"
 #include "core/check.h"
 #include "core/cpu_dispatch.h"
@@ -24,7 +25,7 @@ std::unique_ptr<CLI::App> make_app(GlobalOptions& global) {
   app->config_formatter(std::make_shared<TomlConfig>());
   app->set_config("--config", "", "TOML settings file; flags on the command line override it");
   app->add_option("--threads", global.threads, "CPU threads (default: all cores, with a passive OpenMP wait policy)")
-      ->check(CLI::PositiveNumber);
+      ->check(int_in(1, 65536));
   app->add_option("--device", global.device, "auto | cpu | cuda | cuda:K")->capture_default_str();
   app->add_flag("-q,--quiet", global.quiet, "no progress output");
   app->add_option("--data-root", global.data_root, "folder holding named data sets (default: $DVAE_DATA or ./data)");

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "core/atomic_file.h"
 #include "core/check.h"
 #include "core/runtime.h"
@@ -58,8 +59,8 @@ std::vector<int64_t> parse_sizes(const std::string& text) {
     } catch (const std::exception&) {
       used = 0;
     }
-    DVAE_CHECK_USAGE(used == item.size() && !item.empty() && n > 0, "--sizes: '", item,
-                     "' in '", text, "', expected positive integers or 'all' separated by commas");
+    DVAE_CHECK_USAGE(used == item.size() && !item.empty() && n > 0 && n <= 1000000, "--sizes: '", item, "' in '",
+                     text, "', expected integers in [1, 1000000] or 'all' separated by commas");
     sizes.push_back(n);
   }
   DVAE_CHECK_USAGE(!sizes.empty(), "--sizes: '", text, "', expected at least one size");
@@ -190,33 +191,35 @@ void add_classify_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--arch", a->arch, "mlp | cnn (default: the checkpoints' architecture; must match it)");
   cmd->add_option("--sizes", a->sizes, "labels per class, comma separated; 'all' = full training set")
       ->capture_default_str();
-  cmd->add_option("--trials", a->trials, "trials for n < 1000")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--trials", a->trials, "trials for n < 1000")->capture_default_str()->check(int_in(1, 1000));
   cmd->add_option("--trials-large", a->trials_large, "trials for n >= 1000 and 'all'")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--epochs", a->epochs, "probe epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", a->lr, "probe Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+      ->check(int_in(1, 1000));
+  cmd->add_option("--epochs", a->epochs, "probe epochs")->capture_default_str()->check(int_in(1, 100000));
+  cmd->add_option("--lr", a->lr, "probe Adam learning rate")->capture_default_str()->check(real_in(0, 10, true));
   cmd->add_option("--hidden", a->hidden, "hidden ReLU layer width of every head (0 = linear softmax)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(int_in(0, 65536));
   cmd->add_flag("--with-logvar", a->with_logvar, "probe features [mu, logvar] instead of mu");
   cmd->add_flag("--no-supervised", a->no_supervised, "skip the supervised baseline");
   cmd->add_option("--supervised-epochs", a->supervised_epochs, "supervised baseline epochs")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(int_in(1, 100000));
   cmd->add_option("--supervised-lr", a->supervised_lr, "supervised baseline Adam learning rate")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(real_in(0, 10, true));
   cmd->add_option("--dataset", a->dataset, "data set name (default: the checkpoints' data set)");
   cmd->add_option("--data-dir", a->data_dir, "folder with the four IDX files (instead of --dataset)");
-  cmd->add_option("--seed", a->seed, "base seed of subsets, head initialisations and shuffles")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "base seed of subsets, head initialisations and shuffles")
+      ->capture_default_str()
+      ->check(int_in(0, kMaxSeed));
   cmd->add_option("--validation-per-class", a->validation_per_class,
                   "held-out labelled images per class for epochs to convergence (0 = none)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+      ->check(int_in(0, 100000));
   cmd->add_option("--max-listed", a->max_listed, "test indices listed per comparison in errors.json")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(int_in(0, 1000000));
   cmd->add_option("--out", a->out, "output folder (results.jsonl is resumed when present)")->required();
   cmd->callback([a, &global]() { run_classify(*a, global); });
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "core/check.h"
 #include "data/datasets.h"
 #include "data/fetch.h"
@@ -109,7 +110,7 @@ void add_data_command(CLI::App& app, GlobalOptions& global) {
   fetch->add_flag("--force", fetch_args->force, "download again even when verified files are present");
   fetch->add_option("--timeout", fetch_args->timeout_s, "seconds a connection or a stalled transfer may take")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(int_in(1, 86400));
   fetch->callback([fetch_args, &global]() { run_fetch(*fetch_args, global); });
 }
 

@@ -9,6 +9,7 @@
 #include "analysis/plots.h"
 #include "analysis/records.h"
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/figure_args.h"
 #include "core/check.h"
 #include "core/runtime.h"
@@ -178,10 +179,11 @@ void add_plot_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--log", args->logs, "log.jsonl of a training run (repeatable)");
   cmd->add_option("--checkpoint", args->checkpoints, "VAE checkpoint: per-latent KL on the test set (repeatable)");
   cmd->add_option("--out", args->out, "output folder")->required();
-  cmd->add_option("--n", args->n, "labels per class for confusion maps and galleries, -1 = all (default: 10)");
+  cmd->add_option("--n", args->n, "labels per class for confusion maps and galleries, -1 = all (default: 10)")
+      ->check(int_in(-1, 1000000));
   cmd->add_option("--gallery-k", args->gallery_k, "misclassified images per gallery")
       ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
+      ->check(int_in(1, 10000));
   cmd->add_flag("--no-gallery", args->no_gallery, "skip the misclassification galleries (no test images needed)");
   cmd->add_flag("--no-svg", args->no_svg, "write PNG plots only");
   cmd->add_option("--gnuplot", args->gnuplot, "gnuplot executable (default: /usr/bin/gnuplot or PATH)");
@@ -189,7 +191,7 @@ void add_plot_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--data-dir", args->figure.data_dir, "folder with the four IDX files, instead of --dataset");
   cmd->add_option("--scale", args->figure.scale, "pixel upscaling factor of gallery images")
       ->capture_default_str()
-      ->check(CLI::Range(1, 32));
+      ->check(int_in(1, 32));
   cmd->callback([args, &global]() { run_plot(*args, global); });
 }
 

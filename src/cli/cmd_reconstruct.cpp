@@ -4,6 +4,7 @@
 
 #include "analysis/figures.h"
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/figure_args.h"
 #include "core/check.h"
 #include "core/runtime.h"
@@ -68,10 +69,10 @@ void add_reconstruct_command(CLI::App& app, GlobalOptions& global) {
   auto* cmd = app.add_subcommand("reconstruct", "test images over their reconstructions (random or worst)");
   cmd->add_option("--checkpoint", args->checkpoint, "VAE checkpoint")->required();
   cmd->add_option("--checkpoint2", args->checkpoint2, "second VAE checkpoint, stacked below the first");
-  cmd->add_option("--k", args->k, "number of test images")->capture_default_str()->check(CLI::Range(1, 10000));
+  cmd->add_option("--k", args->k, "number of test images")->capture_default_str()->check(int_in(1, 10000));
   cmd->add_flag("--worst", args->worst, "the k images the first model reconstructs worst, instead of random ones");
-  cmd->add_option("--seed", args->seed, "seed of the random choice")->capture_default_str();
-  cmd->add_option("--cols", args->cols, "images per block row (default: min(k, 12))")->check(CLI::Range(0, 1000));
+  cmd->add_option("--seed", args->seed, "seed of the random choice")->capture_default_str()->check(int_in(0, kMaxSeed));
+  cmd->add_option("--cols", args->cols, "images per block row (default: min(k, 12))")->check(int_in(0, 1000));
   add_figure_flags(*cmd, args->figure);
   cmd->add_option("--out", args->out, "output PNG; FILE_grid.png and FILE.json are written beside it")->required();
   cmd->callback([args, &global]() { run_reconstruct(*args, global); });

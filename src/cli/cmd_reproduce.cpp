@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/study_runner.h"
 #include "core/check.h"
 
@@ -32,9 +33,9 @@ void add_reproduce_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--arch", args->archs, "architectures, comma separated (default: the preset's)")->delimiter(',');
   cmd->add_option("--dataset", args->dataset, "data set name or folder (default mnist)");
   cmd->add_option("--vae-seeds", args->vae_seeds, "independent trainings of each VAE (default: the preset's; 1..1000)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+      ->check(int_in(1, 1000));
   cmd->add_option("--out", args->out, "output folder")->capture_default_str();
-  cmd->add_option("--seed", args->seed, "base seed (default 1)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", args->seed, "base seed (default 1)")->check(int_in(0, kMaxSeed));
   cmd->add_flag("--force", args->force, "redo finished units instead of skipping them");
   cmd->callback([&global, args]() {
     StudySpec spec = preset_study(args->preset);

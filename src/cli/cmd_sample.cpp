@@ -3,6 +3,7 @@
 
 #include "analysis/figures.h"
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/figure_args.h"
 #include "core/runtime.h"
 #include "training/checkpoint.h"
@@ -37,12 +38,12 @@ void add_sample_command(CLI::App& app, GlobalOptions& global) {
   auto args = std::make_shared<SampleArgs>();
   auto* cmd = app.add_subcommand("sample", "grid of images decoded from z ~ N(0, I)");
   cmd->add_option("--checkpoint", args->checkpoint, "VAE checkpoint")->required();
-  cmd->add_option("--n", args->n, "number of samples")->capture_default_str()->check(CLI::Range(1, 10000));
-  cmd->add_option("--cols", args->cols, "images per row")->capture_default_str()->check(CLI::Range(1, 1000));
-  cmd->add_option("--seed", args->seed, "seed of z")->capture_default_str();
+  cmd->add_option("--n", args->n, "number of samples")->capture_default_str()->check(int_in(1, 10000));
+  cmd->add_option("--cols", args->cols, "images per row")->capture_default_str()->check(int_in(1, 1000));
+  cmd->add_option("--seed", args->seed, "seed of z")->capture_default_str()->check(int_in(0, kMaxSeed));
   cmd->add_option("--scale", args->figure.scale, "pixel upscaling factor of each image (nearest neighbour)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 32));
+      ->check(int_in(1, 32));
   cmd->add_flag("--no-labels", args->figure.no_labels, "write the bare image grid, without a gnuplot title");
   cmd->add_option("--out", args->out, "output PNG; FILE_grid.png and FILE.json are written beside it")->required();
   cmd->callback([args, &global]() { run_sample(*args, global); });

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "core/check.h"
 #include "core/runtime.h"
 #include "data/datasets.h"
@@ -145,28 +146,35 @@ void add_train_command(CLI::App& app, GlobalOptions& global) {
   cmd->add_option("--arch", args->arch, "architecture: mlp | cnn")
       ->check(CLI::IsMember(registered_archs()))
       ->capture_default_str();
-  cmd->add_option("--beta", args->beta, "KL weight (default: 4 for mlp, 6 for cnn; 1 = standard VAE)");
-  cmd->add_option("--epochs", args->epochs, "epochs (default: 50 for mlp, 75 for cnn)");
-  cmd->add_option("--latent", args->latent, "latent units")->capture_default_str();
-  cmd->add_option("--hidden", args->hidden, "MLP hidden width")->capture_default_str();
+  cmd->add_option("--beta", args->beta, "KL weight (default: 4 for mlp, 6 for cnn; 1 = standard VAE)")
+      ->check(real_in(0, 1e6));
+  cmd->add_option("--epochs", args->epochs, "epochs (default: 50 for mlp, 75 for cnn)")->check(int_in(1, 100000));
+  cmd->add_option("--latent", args->latent, "latent units")->capture_default_str()->check(int_in(1, 4096));
+  cmd->add_option("--hidden", args->hidden, "MLP hidden width")->capture_default_str()->check(int_in(1, 65536));
   cmd->add_option("--activation", args->activation, "MLP hidden activation: softplus | relu | tanh")
       ->capture_default_str();
-  cmd->add_option("--fc", args->fc, "CNN fully connected width")->capture_default_str();
-  cmd->add_option("--lr", args->lr, "learning rate")->capture_default_str();
-  cmd->add_option("--batch-size", args->batch_size, "images per step")->capture_default_str();
+  cmd->add_option("--fc", args->fc, "CNN fully connected width")->capture_default_str()->check(int_in(1, 65536));
+  cmd->add_option("--lr", args->lr, "learning rate")->capture_default_str()->check(real_in(0, 10, true));
+  cmd->add_option("--batch-size", args->batch_size, "images per step")
+      ->capture_default_str()
+      ->check(int_in(1, 1000000));
   cmd->add_option("--optimizer", args->optimizer, "adam | sgd")->capture_default_str();
-  cmd->add_option("--momentum", args->momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--momentum", args->momentum, "SGD momentum")->capture_default_str()->check(real_in(0, 1));
   cmd->add_flag("--binarize", args->binarize, "dynamically binarise images (Bernoulli of the grey level)");
   cmd->add_flag("--autograd", args->autograd,
                 "train the MLP through LibTorch autograd instead of dvae's hand-written step (slower; for checking)");
-  cmd->add_option("--seed", args->seed, "seed of initialisation, shuffles and sampling")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "seed of initialisation, shuffles and sampling")
+      ->capture_default_str()
+      ->check(int_in(0, kMaxSeed));
   auto* dataset = cmd->add_option("--dataset", args->dataset, "registered data set name")->capture_default_str();
   cmd->add_option("--data-dir", args->data_dir, "folder with the four IDX files (instead of --dataset)")
       ->excludes(dataset);
   cmd->add_option("--out", args->out, "run folder (config.json, log.jsonl, checkpoint.pt)")->required();
   cmd->add_flag("--resume", args->resume, "continue the run in --out from its checkpoint");
-  cmd->add_option("--limit-train", args->limit_train, "use only the first N training images (quick runs)");
-  cmd->add_option("--limit-test", args->limit_test, "use only the first N test images (quick runs)");
+  cmd->add_option("--limit-train", args->limit_train, "use only the first N training images (quick runs)")
+      ->check(int_in(0, int64_t{1} << 40));
+  cmd->add_option("--limit-test", args->limit_test, "use only the first N test images (quick runs)")
+      ->check(int_in(0, int64_t{1} << 40));
   cmd->callback([args, &global]() { run_train(*args, global); });
 }
 

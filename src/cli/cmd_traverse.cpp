@@ -3,6 +3,7 @@
 
 #include "analysis/figures.h"
 #include "cli/commands.h"
+#include "cli/flag_checks.h"
 #include "cli/figure_args.h"
 #include "core/check.h"
 #include "core/runtime.h"
@@ -66,14 +67,15 @@ void add_traverse_command(CLI::App& app, GlobalOptions& global) {
   auto args = std::make_shared<TraverseArgs>();
   auto* cmd = app.add_subcommand("traverse", "latent traversal figure: one row per latent, sorted by test KL");
   cmd->add_option("--checkpoint", args->checkpoint, "VAE checkpoint (checkpoint.pt of a training run)")->required();
-  cmd->add_option("--steps", args->steps, "values per row")->capture_default_str()->check(CLI::Range(2, 101));
+  cmd->add_option("--steps", args->steps, "values per row")->capture_default_str()->check(int_in(2, 101));
   cmd->add_option("--range", args->range, "each latent sweeps [-range, range]")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(real_in(0, 1000, true));
   cmd->add_option("--base", args->base, "code the other latents keep: prior (zero) or a test image index")
       ->capture_default_str();
   cmd->add_option("--collapsed-kl", args->collapsed_kl, "KL (nats) under which a latent counts as collapsed")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(real_in(0, 1e6));
   add_figure_flags(*cmd, args->figure);
   cmd->add_option("--out", args->out, "output PNG; FILE_grid.png and FILE.json are written beside it")->required();
   cmd->callback([args, &global]() { run_traverse(*args, global); });

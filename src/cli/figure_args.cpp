@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "cli/flag_checks.h"
 #include "core/check.h"
 #include "data/datasets.h"
 
@@ -14,7 +15,7 @@ void add_figure_flags(CLI::App& cmd, FigureArgs& args) {
   cmd.add_option("--data-dir", args.data_dir, "folder with the four IDX files, instead of --dataset");
   cmd.add_option("--scale", args.scale, "pixel upscaling factor of each image (nearest neighbour)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 32));
+      ->check(int_in(1, 32));
   cmd.add_flag("--no-labels", args.no_labels, "write the bare image grid, without gnuplot titles and labels");
 }
 

@@ -4,6 +4,8 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "core/one_line.h"
+
 namespace dvae::cli {
 
 namespace {
@@ -60,7 +62,7 @@ std::vector<CLI::ConfigItem> TomlConfig::from_config(std::istream& input) const 
   } catch (const toml::parse_error& e) {
     std::ostringstream msg;
     msg << "TOML syntax error at line " << e.source().begin.line << ", column " << e.source().begin.column
-        << ": " << e.description();
+        << ": " << one_line(e.description());
     throw CLI::ConversionError(msg.str());
   }
   std::vector<CLI::ConfigItem> items;

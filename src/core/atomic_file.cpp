@@ -34,6 +34,16 @@ void fsync_path(const std::string& path, bool directory) {
   ::close(fd);
 }
 
+// A full disk may only show when the data reaches it (delayed allocation, NFS).
+void fsync_written(const std::string& tmp, const std::string& path) {
+  const int fd = ::open(tmp.c_str(), O_RDONLY);
+  DVAE_CHECK(fd >= 0, path, ": cannot reopen ", tmp, ": ", std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  DVAE_CHECK(rc == 0, path, ": cannot write ", tmp, ": ", std::strerror(err), " (is the disk full?)");
+}
+
 }  // namespace
 
 void write_atomic_with(const std::string& path, const std::function<void(const std::string&)>& write) {
@@ -42,7 +52,7 @@ void write_atomic_with(const std::string& path, const std::function<void(const s
   const std::string tmp = temp_path_for(path);
   try {
     write(tmp);
-    fsync_path(tmp, false);
+    fsync_written(tmp, path);
     std::error_code ec;
     fs::rename(tmp, target, ec);
     DVAE_CHECK(!ec, "cannot rename ", tmp, " to ", path, ": ", ec.message());
@@ -70,10 +80,17 @@ void append_line_durable(const std::string& path, const std::string& line) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   DVAE_CHECK(fd >= 0, "cannot open ", path, " for appending: ", std::strerror(errno));
   const std::string data = line + "\n";
+  const off_t size_before = ::lseek(fd, 0, SEEK_END);
   const ssize_t n = ::write(fd, data.data(), data.size());
-  ::fsync(fd);
+  const int write_err = errno;
+  // A short write (disk full) would leave half a line: take it back.
+  if (n >= 0 && n < static_cast<ssize_t>(data.size()) && size_before >= 0) (void)!::ftruncate(fd, size_before);
+  const int synced = ::fsync(fd);
+  const int sync_err = errno;
   ::close(fd);
-  DVAE_CHECK(n == static_cast<ssize_t>(data.size()), "cannot append to ", path, ": ", std::strerror(errno));
+  DVAE_CHECK(n == static_cast<ssize_t>(data.size()), "cannot append to ", path, ": ",
+             std::strerror(n < 0 ? write_err : ENOSPC), " (is the disk full?)");
+  DVAE_CHECK(synced == 0, "cannot append to ", path, ": ", std::strerror(sync_err), " (is the disk full?)");
 }
 
 std::string read_file(const std::string& path) {

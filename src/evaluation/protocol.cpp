@@ -14,6 +14,7 @@
 
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "core/json_check.h"
 #include "core/random.h"
 #include "data/sampler.h"
 #include "evaluation/classifier_kind.h"
@@ -97,6 +98,10 @@ nlohmann::json row_to_json(const ResultRow& r) {
 
 ResultRow row_from_json(const nlohmann::json& j, const std::string& where) {
   ResultRow r;
+  require_json_integer_fields(j, where, {"vae_seed", "n", "trial", "subset_size", "epochs_to_convergence", "epochs",
+                                         "hidden", "confusion", "predictions"});
+  DVAE_CHECK(!j.contains("seed") || j.at("seed").is_number_integer(), where, ": key \"seed\" holds ",
+             j.at("seed").dump().substr(0, 40), ", expected an unsigned integer");
   try {
     r.arch = j.at("arch").get<std::string>();
     r.model = j.at("model").get<std::string>();

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "core/one_line.h"
 #include "evaluation/classifier_kind.h"
 #include "experiments/claims.h"
 #include "models/vae.h"
@@ -275,12 +276,29 @@ void apply_keys(StudySpec& spec, const toml::table& root, const std::string& whe
   r.finish();
 }
 
+// Line number (1-based) of text, without its end of line; "" past the end.
+std::string line_of(const std::string& text, size_t number) {
+  size_t start = 0;
+  for (size_t i = 1; i < number && start != std::string::npos; ++i) {
+    start = text.find('\n', start);
+    if (start != std::string::npos) ++start;
+  }
+  if (start == std::string::npos || start >= text.size()) return "";
+  std::string line = text.substr(start, text.find('\n', start) - start);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line.size() > 80 ? line.substr(0, 77) + "..." : line;
+}
+
 toml::table parse_toml(const std::string& text, const std::string& where) {
   try {
     return toml::parse(text, where);
   } catch (const toml::parse_error& e) {
-    throw UsageError(where + ": TOML syntax error at line " + std::to_string(e.source().begin.line) + ": " +
-                     std::string(e.description()));
+    // The line names the key, which toml++'s description (about the value) may not.
+    const size_t line = e.source().begin.line;
+    const std::string shown = one_line(line_of(text, line));
+    throw UsageError(where + ": TOML syntax error at line " + std::to_string(line) +
+                     (shown.empty() ? "" : " (" + shown + ")") + ": " + one_line(e.description()) +
+                     "; expected valid TOML");
   }
 }
 

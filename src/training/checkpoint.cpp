@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "core/json_check.h"
 
 namespace dvae {
 namespace {
@@ -140,6 +142,9 @@ CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& json, const std::
   try {
     DVAE_CHECK(json.is_object() && json.value("format", "") == kFormat, path, ": metadata format '",
                json.is_object() ? json.value("format", "") : "", "', expected '", kFormat, "'");
+    require_json_integer_fields(json, path, {"format_version", "latent_dim", "epoch", "epochs"});
+    DVAE_CHECK(!json.contains("seed") || json.at("seed").is_number_integer(), path,
+               ": metadata seed is not an integer, the file is corrupt");
     const int version = json.at("format_version").get<int>();
     DVAE_CHECK(version == kFormatVersion, path, ": checkpoint format version ", version, ", expected ",
                kFormatVersion, " (written by another dvae version?)");
@@ -182,13 +187,17 @@ void save_checkpoint(const std::string& path, torch::nn::Module& vae, const Chec
   nlohmann::json digests = {{"model", digest_of(vae)}, {"rng_cpu", digest_of(rng_state)}};
   if (optimizer != nullptr) digests["optimizer"] = digest_of(*optimizer);
   archive.write("digests", c10::IValue(digests.dump()));
-  write_atomic_with(path, [&](const std::string& tmp_path) {
-    try {
-      archive.save_to(tmp_path);
-    } catch (const std::exception& e) {
-      throw Error(path + ": cannot write checkpoint (" + first_line(e.what()) + "), expected a writable folder");
-    }
-  });
+  // Serialised in memory: LibTorch's file writer throws from its destructor
+  // when the disk fills up, which ends the process (std::terminate) and leaves
+  // its temporary file behind. dvae's writer checks every write and the fsync.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  try {
+    write_file_atomic(path, bytes.str());
+  } catch (const std::exception& e) {
+    throw Error(path + ": cannot write checkpoint (" + first_line(e.what()) +
+                "), expected a writable folder with free space");
+  }
 }
 
 CheckpointMeta read_checkpoint_meta(const std::string& path) {

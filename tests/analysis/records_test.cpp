@@ -47,6 +47,21 @@ TEST(Records, BadLinesNameFileAndLine) {
   EXPECT_THROW(read_accuracy_records(dir.file("missing.jsonl")), Error);
 }
 
+// Found by fuzz_results (nlohmann casts floats to integers, undefined out of range).
+TEST(Records, FloatsWhereIntegersBelongAreErrors) {
+  test::TempDir dir;
+  for (const std::string line : {"{\"arch\":\"mlp\",\"model\":\"x\",\"n\":1e300,\"accuracy\":0.5}",
+                                 "{\"arch\":\"mlp\",\"model\":\"x\",\"n\":1,\"trial\":-1e40,\"accuracy\":0.5}",
+                                 "{\"arch\":\"mlp\",\"model\":\"x\",\"n\":1,\"accuracy\":0.5,\"confusion\":[[6.6e49]]}",
+                                 "{\"arch\":\"mlp\",\"model\":\"x\",\"n\":1,\"accuracy\":0.5,\"predictions\":[0.5]}"}) {
+    write_file_atomic(dir.file("r.jsonl"), line + "\n");
+    EXPECT_THROW(read_accuracy_records(dir.file("r.jsonl")), Error) << line;
+  }
+  write_file_atomic(dir.file("log.jsonl"), "{\"epoch\":1e300,\"train_recon\":1,\"train_kl\":1,\"test_recon\":1,"
+                                           "\"test_kl\":1}\n");
+  EXPECT_THROW(read_training_log(dir.file("log.jsonl")), Error);
+}
+
 TEST(Records, ReadsTrainingLog) {
   test::TempDir dir;
   write_file_atomic(dir.file("log.jsonl"),

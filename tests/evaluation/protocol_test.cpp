@@ -282,5 +282,28 @@ TEST(protocol, RowJsonRoundTrips) {
   EXPECT_THROW(row_from_json(j, "test"), Error);
 }
 
+// Found by fuzz_results: nlohmann casts a float to an integer (undefined out of
+// range), so a float where an integer belongs must be an error naming the key.
+TEST(protocol, FloatsWhereIntegersBelongAreErrorsNamingTheKey) {
+  auto r = hand_row("supervised", 10, 3, 0.25, 0.5, 9);
+  r.confusion = {{1, 0}, {0, 1}};
+  r.predictions = {1, 0};
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"confusion", nlohmann::json::parse("[[1, 0], [0, 6.6e49]]")},
+           {"predictions", nlohmann::json::parse("[1, 2.5]")},
+           {"n", 1e300},
+           {"trial", 18446744073709551615ull},
+           {"seed", -1.5}}) {
+    auto j = row_to_json(r);
+    j[key] = value;
+    try {
+      (void)row_from_json(j, "r.jsonl:1");
+      ADD_FAILURE() << key << " = " << value.dump() << ": accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("\"" + key + "\""), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dvae

@@ -89,6 +89,10 @@ TEST(StudySpec, BadKeysAndValuesNameTheKeyAndTheRange) {
   EXPECT_NE(error_of("sizes = [0]").find("key 'sizes'"), std::string::npos);
   EXPECT_NE(error_of("preset = \"fast\"").find("key 'preset'"), std::string::npos);
   EXPECT_NE(error_of("x = [").find("TOML syntax error"), std::string::npos);
+  // Found by fuzz_study: toml++ quotes the raw bytes, line break included.
+  const std::string broken = error_of("indicative = tru\n");
+  EXPECT_EQ(broken.find('\n'), std::string::npos) << broken;
+  EXPECT_NE(broken.find("line 1 (indicative = tru)"), std::string::npos) << broken;
   EXPECT_NE(error_of("[[claims]]\nkind = \"beats\"\na = \"nobody\"\nb = \"supervised\"\n").find("'nobody'"),
             std::string::npos);
   EXPECT_NE(error_of("[[models]]\nname = \"a\"\nobjective = \"gan\"\n").find("objective"), std::string::npos);

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan + UBSan, DVAE_FUZZ=ON) into
+# build-fuzz/ and runs one of them.
+#   scripts/fuzz.sh TARGET SECONDS   fuzz TARGET (idx, study, results, checkpoint) for SECONDS,
+#                                    growing fuzz/corpus/TARGET's copy in build-fuzz/corpus/TARGET
+#   scripts/fuzz.sh TARGET -runs=N   a fixed number of executions (what a CI check would run)
+#   scripts/fuzz.sh all -runs=N      every target
+# A crash leaves build-fuzz/crashes/TARGET/crash-<sha1>: reproduce it with
+# build-fuzz/fuzz/fuzz_TARGET FILE, then make it a regression test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ $# -ne 2 ]; then
+  echo "usage: scripts/fuzz.sh TARGET|all SECONDS|-runs=N" >&2
+  exit 2
+fi
+targets=("$1")
+if [ "$1" = all ]; then targets=(idx study results checkpoint); fi
+for t in "${targets[@]}"; do
+  if [ ! -d "fuzz/corpus/$t" ]; then
+    echo "error: unknown target '$t', expected idx, study, results, checkpoint or all" >&2
+    exit 2
+  fi
+done
+if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+  echo "error: libFuzzer needs clang and its runtimes: apt-get install clang libclang-rt-dev" >&2
+  exit 1
+fi
+if [ ! -f build-fuzz/CMakeCache.txt ]; then
+  cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DDVAE_FUZZ=ON -DDVAE_BUILD_TESTS=OFF >/dev/null
+fi
+nice -n 10 cmake --build build-fuzz -j "${DVAE_JOBS:-2}" --target $(printf 'fuzz_%s ' "${targets[@]}")
+if [[ "$2" == -runs=* ]]; then limit=("$2"); else limit=(-max_total_time="$2"); fi
+export DVAE_BLAS_KERNEL=keep OMP_NUM_THREADS=1
+# LibTorch's allocations outlive the process on purpose; leak reports are not findings here.
+export ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}" UBSAN_OPTIONS="print_stacktrace=1:${UBSAN_OPTIONS:-}"
+for t in "${targets[@]}"; do
+  mkdir -p "build-fuzz/corpus/$t" "build-fuzz/crashes/$t"
+  echo "fuzz_$t: ${limit[*]}"
+  # The seeds are read (not written): new inputs go to build-fuzz/corpus/$t.
+  dict=(); if [ -f "fuzz/$t.dict" ]; then dict=(-dict="fuzz/$t.dict"); fi
+  build-fuzz/fuzz/fuzz_"$t" "${limit[@]}" "${dict[@]}" -timeout=10 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
+    -artifact_prefix="build-fuzz/crashes/$t/" "build-fuzz/corpus/$t" "fuzz/corpus/$t"
+done
