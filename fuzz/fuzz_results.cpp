@@ -1,7 +1,7 @@
 // libFuzzer target: the JSON-lines readers of user-visible results files: the
-// protocol's results.jsonl reader (read_results in src/evaluation/protocol.cpp,
-// including its repair of a torn last line) and the figures' readers
-// (src/analysis/records.cpp: results.jsonl and a training log.jsonl).
+// one results.jsonl reader (read_results in src/evaluation/protocol.cpp, both
+// with and without its repair of a torn last line) and the training-log reader
+// (src/analysis/records.cpp).
 #include <string>
 
 #include "analysis/records.h"
@@ -11,7 +11,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = dvae::fuzz::write_input("results.jsonl", data, size);
-  DVAE_FUZZ_EXPECTED_ERRORS((void)dvae::read_accuracy_records(path));
+  DVAE_FUZZ_EXPECTED_ERRORS((void)dvae::read_results(path, dvae::TornTail::kSkip));
   DVAE_FUZZ_EXPECTED_ERRORS((void)dvae::read_training_log(path));
   DVAE_FUZZ_EXPECTED_ERRORS({  // last: it may rewrite the file
     const auto rows = dvae::read_results(path);

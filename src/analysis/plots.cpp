@@ -262,83 +262,66 @@ PlotFiles render_labelled_image(const std::string& image_png, const ImageLabels&
   return files;
 }
 
-std::vector<AccuracySummary> summarize_accuracy(const std::vector<AccuracyRecord>& records) {
-  struct Key {
-    int arch_rank;
-    std::string arch;
-    int rank;
-    std::string model;
-    int64_t n_order;
-    bool operator<(const Key& o) const {
-      return std::tie(arch_rank, arch, rank, model, n_order) <
-             std::tie(o.arch_rank, o.arch, o.rank, o.model, o.n_order);
-    }
-  };
-  std::map<Key, std::vector<double>> groups;
-  std::map<std::pair<std::string, std::string>, double> betas;
-  std::map<std::string, int> model_rank;  // order of first appearance
-  for (const auto& r : records) model_rank.emplace(r.model, static_cast<int>(model_rank.size()));
-  for (const auto& r : records) {
-    const int64_t n_order = r.n == -1 ? std::numeric_limits<int64_t>::max() : r.n;
-    groups[{arch_rank(r.arch), r.arch, model_rank[r.model], r.model, n_order}].push_back(r.accuracy);
-    betas.emplace(std::make_pair(r.arch, r.model), r.beta);
-  }
-  std::vector<AccuracySummary> out;
-  for (const auto& [key, values] : groups) {
-    AccuracySummary s;
-    s.arch = key.arch;
-    s.model = key.model;
-    s.beta = betas[{key.arch, key.model}];
-    s.n = key.n_order == std::numeric_limits<int64_t>::max() ? -1 : key.n_order;
-    s.trials = static_cast<int64_t>(values.size());
-    double sum = 0.0;
-    for (double v : values) sum += v;
-    s.mean = sum / static_cast<double>(values.size());
-    double sq = 0.0;
-    for (double v : values) sq += (v - s.mean) * (v - s.mean);
-    s.stddev = values.size() > 1 ? std::sqrt(sq / static_cast<double>(values.size() - 1)) : 0.0;
-    out.push_back(s);
-  }
-  return out;
-}
-
-PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, const std::string& out_dir,
+PlotFiles plot_accuracy_vs_labels(const std::vector<ResultRow>& rows, const std::string& out_dir,
                                   const PlotOptions& options) {
-  DVAE_CHECK(!records.empty(), "plot: no results to plot, expected at least one record in the results file");
-  const auto summary = summarize_accuracy(records);
+  DVAE_CHECK(!rows.empty(), "plot: no results to plot, expected at least one results row");
+  const Summary summary = summarise(rows);
   std::map<std::string, size_t> model_index;  // one style per model in every panel
-  for (const auto& r : records) model_index.emplace(r.model, model_index.size());
+  for (size_t i = 0; i < summary.models.size(); ++i) model_index.emplace(summary.models[i], i);
+  std::map<std::string, double> beta_of;  // the first row's beta per model
+  std::set<std::string> datasets;
+  for (const auto& r : rows) {
+    beta_of.emplace(r.model, r.beta);
+    datasets.insert(r.dataset);
+  }
+  auto panel_of = [&](const CellSummary& c) {
+    return datasets.size() > 1 ? c.dataset + " " + upper(c.arch) : upper(c.arch);
+  };
+  // Figure order: panels mlp before cnn (as in the paper), models by first appearance, n ascending, "all" last.
+  std::vector<const CellSummary*> cells;
+  for (const auto& c : summary.cells) cells.push_back(&c);
+  auto n_order = [](int64_t n) { return n == -1 ? std::numeric_limits<int64_t>::max() : n; };
+  std::stable_sort(cells.begin(), cells.end(), [&](const CellSummary* a, const CellSummary* b) {
+    return std::make_tuple(a->dataset, arch_rank(a->arch), a->arch, model_index[a->model], n_order(a->n)) <
+           std::make_tuple(b->dataset, arch_rank(b->arch), b->arch, model_index[b->model], n_order(b->n));
+  });
   fs::create_directories(out_dir);
   const std::string stem = (fs::path(out_dir) / "figure4").string();
 
   std::ostringstream csv;
-  csv << "arch,model,beta,n,x,mean_accuracy,std_accuracy,trials\n";
-  std::vector<std::string> archs;
+  csv << "dataset,arch,model,beta,n,x,mean_accuracy,ci_low,ci_high,std_accuracy,unit,replicates,rows\n";
+  std::vector<std::string> panels;
   std::set<int64_t> ns;
-  // One gnuplot data block per (arch, model), in summary order.
-  std::vector<std::pair<std::string, std::pair<std::string, double>>> blocks;
+  // One gnuplot data block per (panel, model), in figure order.
+  std::vector<std::pair<std::string, std::string>> blocks;
+  std::set<std::string> units;
   std::ostringstream dat;
-  dat << "# x (labels per class; " << kAllLabelsX << " = all) mean_accuracy_percent std_percent trials\n";
+  dat << "# x (labels per class; " << kAllLabelsX << " = all) mean_percent ci_low_percent ci_high_percent rows\n";
   double lowest = 100.0;
-  for (size_t i = 0; i < summary.size(); ++i) {
-    const auto& s = summary[i];
-    lowest = std::min(lowest, 100.0 * (s.mean - s.stddev));
-    const double x = s.n == -1 ? kAllLabelsX : static_cast<double>(s.n);
-    csv << s.arch << "," << s.model << "," << gp_number(s.beta) << "," << s.n << "," << gp_number(x) << ","
-        << gp_number(s.mean) << "," << gp_number(s.stddev) << "," << s.trials << "\n";
-    if (std::find(archs.begin(), archs.end(), s.arch) == archs.end()) archs.push_back(s.arch);
-    ns.insert(s.n);
-    const bool new_block = blocks.empty() || blocks.back().first != s.arch || blocks.back().second.first != s.model;
+  for (const CellSummary* c : cells) {
+    const std::string panel = panel_of(*c);
+    lowest = std::min(lowest, 100.0 * c->accuracy_ci_low);
+    const double x = c->n == -1 ? kAllLabelsX : static_cast<double>(c->n);
+    csv << c->dataset << "," << c->arch << "," << c->model << "," << gp_number(beta_of[c->model]) << "," << c->n
+        << "," << gp_number(x) << "," << gp_number(c->accuracy_mean) << "," << gp_number(c->accuracy_ci_low) << ","
+        << gp_number(c->accuracy_ci_high) << "," << gp_number(c->accuracy_std) << "," << c->unit << ","
+        << c->replicates << "," << c->trials << "\n";
+    units.insert(c->unit);
+    if (std::find(panels.begin(), panels.end(), panel) == panels.end()) panels.push_back(panel);
+    ns.insert(c->n);
+    const bool new_block = blocks.empty() || blocks.back().first != panel || blocks.back().second != c->model;
     if (new_block) {
       if (!blocks.empty()) dat << "\n\n";
-      blocks.push_back({s.arch, {s.model, s.beta}});
-      dat << "# block " << blocks.size() - 1 << ": " << s.arch << " " << s.model << "\n";
+      blocks.push_back({panel, c->model});
+      dat << "# block " << blocks.size() - 1 << ": " << panel << " " << c->model << "\n";
     }
-    dat << gp_number(x) << " " << gp_number(100.0 * s.mean) << " " << gp_number(100.0 * s.stddev) << " " << s.trials
-        << "\n";
+    dat << gp_number(x) << " " << gp_number(100.0 * c->accuracy_mean) << " " << gp_number(100.0 * c->accuracy_ci_low)
+        << " " << gp_number(100.0 * c->accuracy_ci_high) << " " << c->trials << "\n";
   }
   write_file_atomic(stem + ".csv", csv.str());
   write_file_atomic(stem + ".dat", dat.str());
+  std::string over;
+  for (const auto& u : units) over += (over.empty() ? "" : " or ") + u;
 
   std::ostringstream tics;
   tics << "set xtics (";
@@ -349,29 +332,31 @@ PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, co
     first = false;
   }
   tics << ") nomirror\n";
-  const int64_t panels = static_cast<int64_t>(archs.size());
+  const int64_t panel_count = static_cast<int64_t>(panels.size());
   std::ostringstream b;
-  b << "set multiplot layout 1," << panels
-    << " title \"Test accuracy against labelled training images per class (mean +- 1 std over runs)\"\n"
+  b << "set multiplot layout 1," << panel_count << " title "
+    << gnuplot_quote("Test accuracy against labelled training images per class (mean and 95% interval over " +
+                     over + ")")
+    << "\n"
     << "set logscale x\nset xrange [0.7:" << gp_number(kAllLabelsX * 1.6) << "]\n"
     << tics.str() << "set ytics nomirror\nset grid xtics ytics lc rgb '#dddddd'\n"
     << "set xlabel \"labelled images per class (log scale)\"\nset ylabel \"test accuracy (%)\"\n"
     << "set yrange [" << gp_number(std::max(0.0, 10.0 * std::floor(lowest / 10.0 - 0.5))) << ":100]\n"
     << "set key top left box opaque\nset bars 2\n";
-  for (const auto& arch : archs) {
-    b << "set title " << gnuplot_quote(upper(arch) + " architecture") << "\n" << "plot ";
+  for (const auto& panel : panels) {
+    b << "set title " << gnuplot_quote(panel + " architecture") << "\n" << "plot ";
     bool first_line = true;
     for (size_t i = 0; i < blocks.size(); ++i) {
-      if (blocks[i].first != arch) continue;
+      if (blocks[i].first != panel) continue;
       b << (first_line ? "" : ", \\\n     ") << gp_file("figure4.dat") << " index " << i
-        << " using 1:2:3 with yerrorlines lw 2 ps 1.2 " << model_style(model_index[blocks[i].second.first])
-        << " title " << gnuplot_quote(blocks[i].second.first);
+        << " using 1:2:3:4 with yerrorlines lw 2 ps 1.2 " << model_style(model_index[blocks[i].second])
+        << " title " << gnuplot_quote(blocks[i].second);
       first_line = false;
     }
     b << "\n";
   }
   b << "unset multiplot\n";
-  PlotFiles files = run_gnuplot(b.str(), stem, 640 * panels, 520, options, options.svg);
+  PlotFiles files = run_gnuplot(b.str(), stem, 640 * panel_count, 520, options, options.svg);
   files.csv = stem + ".csv";
   return files;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "analysis/records.h"
+#include "evaluation/protocol.h"
 
 namespace dvae {
 
@@ -63,26 +64,15 @@ struct ImageLabels {
 PlotFiles render_labelled_image(const std::string& image_png, const ImageLabels& labels, const std::string& out_png,
                                 const PlotOptions& options = {});
 
-/// Mean and spread of accuracy over trials for one (arch, model, n).
-struct AccuracySummary {
-  std::string arch;      ///< architecture
-  std::string model;     ///< model kind
-  double beta = 0.0;     ///< beta of the first record of this model
-  int64_t n = 0;         ///< labels per class, -1 = all
-  double mean = 0.0;     ///< mean accuracy over trials, 0..1
-  double stddev = 0.0;   ///< sample standard deviation over trials (0 for one trial)
-  int64_t trials = 0;    ///< number of trials
-};
-
-/// Groups records by (arch, model, n), sorted by arch (mlp, cnn, others), model, then n (-1 last).
-std::vector<AccuracySummary> summarize_accuracy(const std::vector<AccuracyRecord>& records);
-
 /// Where n = -1 ("all") sits on Figure 4's logarithmic axis.
 constexpr double kAllLabelsX = 6000.0;
 
 /// Figure 4: accuracy (%) against labels per class, log x with "all" at 6000, one line per
-/// model with 1-std error bars, one panel per architecture. Writes out_dir/figure4.{png,svg,csv,dat,gp}.
-PlotFiles plot_accuracy_vs_labels(const std::vector<AccuracyRecord>& records, const std::string& out_dir,
+/// model with error bars from summarise(): the 95% interval of the mean over the
+/// replication units (VAE seeds when a model has several, else label trials), one panel
+/// per architecture (per data set and architecture when rows hold several data sets).
+/// Writes out_dir/figure4.{png,svg,csv,dat,gp}.
+PlotFiles plot_accuracy_vs_labels(const std::vector<ResultRow>& rows, const std::string& out_dir,
                                   const PlotOptions& options = {});
 
 /// Bar chart of per-latent KL (nats); bars under collapsed_kl are grey and counted in the

@@ -1,4 +1,4 @@
-// Parsing results.jsonl and log.jsonl into plain records.
+// Parsing log.jsonl into plain records.
 #include "analysis/records.h"
 
 #include <sstream>
@@ -38,29 +38,6 @@ std::vector<nlohmann::json> read_json_lines(const std::string& path) {
     rows.push_back(std::move(j));
   }
   return rows;
-}
-
-std::vector<AccuracyRecord> read_accuracy_records(const std::string& path) {
-  const auto lines = read_json_lines(path);
-  std::vector<AccuracyRecord> out;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const auto& j = lines[i];
-    const std::string where = path + ": record " + std::to_string(i + 1);
-    AccuracyRecord r;
-    require_json_integer_fields(j, where, {"n", "trial", "confusion", "predictions"});
-    r.arch = field<std::string>(j, "arch", where);
-    r.model = field<std::string>(j, "model", where);
-    r.beta = j.value("beta", 0.0);
-    r.n = field<int64_t>(j, "n", where);
-    r.trial = j.value("trial", int64_t{0});
-    r.accuracy = field<double>(j, "accuracy", where);
-    DVAE_CHECK(r.accuracy >= 0.0 && r.accuracy <= 1.0, where, ": accuracy ", r.accuracy, ", expected 0..1");
-    DVAE_CHECK(r.n >= 1 || r.n == -1, where, ": n ", r.n, ", expected >= 1 or -1 (full training set)");
-    if (j.contains("confusion")) r.confusion = field<std::vector<std::vector<int64_t>>>(j, "confusion", where);
-    if (j.contains("predictions")) r.predictions = field<std::vector<int64_t>>(j, "predictions", where);
-    out.push_back(std::move(r));
-  }
-  return out;
 }
 
 std::vector<EpochRecord> read_training_log(const std::string& path) {

@@ -1,7 +1,7 @@
-// Readers for the two JSON-lines files the figures are drawn from: the
-// classifier results (results.jsonl, one run per line, written by the few-label
-// protocol) and a VAE's training log (log.jsonl, one epoch per line). Strict:
-// a malformed line is an error naming the file and line. Not a results store.
+// Reader of a VAE's training log (log.jsonl, one epoch per line), which the
+// training curves are drawn from. Strict: a malformed line is an error naming
+// the file and line. (Classifier results have one reader and one record type:
+// read_results and ResultRow in evaluation/protocol.h.)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -11,21 +11,6 @@
 #include <vector>
 
 namespace dvae {
-
-/// One classifier run: a (arch, model, n, trial) cell of the few-label protocol.
-struct AccuracyRecord {
-  std::string arch;                              ///< "mlp" | "cnn"
-  std::string model;                             ///< model (series) name from the study or --encoder
-  double beta = 0.0;                             ///< VAE beta (0 for supervised)
-  int64_t n = 0;                                 ///< labels per class; -1 = the full training set
-  int64_t trial = 0;                             ///< trial number
-  double accuracy = 0.0;                         ///< test accuracy in [0,1]
-  std::vector<std::vector<int64_t>> confusion;   ///< [C][C] counts, row = true class (may be empty)
-  std::vector<int64_t> predictions;              ///< predicted label per test image (may be empty)
-};
-
-/// Reads results.jsonl; blank lines are skipped. Throws dvae::Error naming path:line.
-std::vector<AccuracyRecord> read_accuracy_records(const std::string& path);
 
 /// One epoch of a VAE training log.
 struct EpochRecord {

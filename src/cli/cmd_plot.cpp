@@ -58,20 +58,18 @@ void print_files(const PlotFiles& f) {
 }
 
 void plot_results(const PlotArgs& args, const PlotOptions& plot, const GlobalOptions& global) {
-  const auto records = read_accuracy_records(args.results);
+  DVAE_CHECK(fs::exists(args.results), args.results, ": no such file, expected a results.jsonl of dvae classify");
+  const auto records = read_results(args.results, TornTail::kSkip);
   DVAE_CHECK(!records.empty(), args.results, ": no records, expected one JSON object per classifier run");
   print_files(plot_accuracy_vs_labels(records, args.out, plot));
-  for (const auto& s : summarize_accuracy(records)) {
-    std::printf("%-4s %-13s n=%-5s accuracy %.4f +- %.4f (%lld trials)\n", s.arch.c_str(), s.model.c_str(),
-                n_label(s.n).c_str(), s.mean, s.stddev, static_cast<long long>(s.trials));
-  }
+  std::cout << format_summary(summarise(records));
   std::set<int64_t> ns;
   for (const auto& r : records) ns.insert(r.n);
   int64_t n = args.n;
   if (n == 0) n = ns.count(10) ? 10 : *ns.begin();
   DVAE_CHECK_USAGE(ns.count(n), "--n ", n, ": no results at that many labels per class in ", args.results);
   // Per (arch, model) at n: summed confusion over trials; the first trial's predictions for the gallery.
-  std::map<std::pair<std::string, std::string>, std::vector<const AccuracyRecord*>> cells;
+  std::map<std::pair<std::string, std::string>, std::vector<const ResultRow*>> cells;
   for (const auto& r : records) {
     if (r.n == n) cells[{r.arch, r.model}].push_back(&r);
   }
@@ -99,7 +97,7 @@ void plot_results(const PlotArgs& args, const PlotOptions& plot, const GlobalOpt
       print_files(plot_confusion(confusion, title, (fs::path(args.out) / ("confusion_" + slug(name))).string(), plot));
     }
     if (args.no_gallery) continue;
-    const AccuracyRecord* first = rows.front();
+    const ResultRow* first = rows.front();
     for (const auto* r : rows) {
       if (r->trial < first->trial) first = r;
     }

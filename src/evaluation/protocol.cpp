@@ -130,10 +130,14 @@ ResultRow row_from_json(const nlohmann::json& j, const std::string& where) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(detail::concat(where, ": ", e.what(), ", expected a results row (see evaluation/protocol.h)"));
   }
+  DVAE_CHECK(r.accuracy >= 0.0 && r.accuracy <= 1.0, where, ": accuracy ", r.accuracy, ", expected 0..1");
+  DVAE_CHECK(r.n >= 1 || r.n == -1, where, ": n ", r.n, ", expected >= 1 or -1 (the full training set)");
+  DVAE_CHECK(r.trial >= 0 && r.vae_seed >= 0, where, ": trial ", r.trial, " and vae_seed ", r.vae_seed,
+             ", expected >= 0");
   return r;
 }
 
-std::vector<ResultRow> read_results(const std::string& path) {
+std::vector<ResultRow> read_results(const std::string& path, TornTail torn_tail) {
   std::vector<ResultRow> rows;
   if (!std::filesystem::exists(path)) return rows;
   const std::string text = read_file(path);
@@ -160,7 +164,7 @@ std::vector<ResultRow> read_results(const std::string& path) {
     rows.push_back(row_from_json(j, path + ":" + std::to_string(line_no)));
     good_lines.push_back(line);
   }
-  if (torn || (!text.empty() && text.back() != '\n')) {
+  if (torn_tail == TornTail::kRepair && (torn || (!text.empty() && text.back() != '\n'))) {
     std::string fixed;
     for (const auto& l : good_lines) fixed += l + "\n";
     write_file_atomic(path, fixed);

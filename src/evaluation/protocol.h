@@ -95,10 +95,16 @@ nlohmann::json row_to_json(const ResultRow& row);
 /// ResultRow from a results.jsonl object; throws dvae::Error naming where for a missing key.
 ResultRow row_from_json(const nlohmann::json& json, const std::string& where);
 
-/// Reads a results.jsonl file ([] when it does not exist). A torn last line (a
-/// killed write) is dropped and the file rewritten without it; any other bad
-/// line throws dvae::Error naming the file and line.
-std::vector<ResultRow> read_results(const std::string& path);
+/// What read_results does with a torn last line (a write killed half way).
+enum class TornTail {
+  kRepair,  ///< drop it and rewrite the file without it (the writer, before it appends)
+  kSkip,    ///< drop it and leave the file alone (readers such as `dvae plot`, which may run beside a writer)
+};
+
+/// The one reader of results.jsonl ([] when it does not exist). A torn last line
+/// is dropped (see TornTail); any other bad line throws dvae::Error naming the
+/// file and line.
+std::vector<ResultRow> read_results(const std::string& path, TornTail torn_tail = TornTail::kRepair);
 
 /// Progress messages ("mlp disentangled n=10 trial 3: accuracy 0.7312").
 using ProtocolLog = std::function<void(const std::string& message)>;

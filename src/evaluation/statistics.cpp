@@ -116,6 +116,32 @@ PairedTest paired_t_test(const std::vector<double>& d, double confidence) {
   return r;
 }
 
+PairedTest welch_t_test(const std::vector<double>& x, const std::vector<double>& y, double confidence) {
+  DVAE_CHECK(confidence > 0 && confidence < 1, "welch_t_test: confidence ", confidence, ", expected in (0, 1)");
+  PairedTest r;
+  r.n = static_cast<int64_t>(x.size() + y.size());
+  r.mean = sample_mean(x) - sample_mean(y);
+  r.ci_low = r.ci_high = r.mean;
+  if (x.size() < 2 || y.size() < 2) return r;
+  r.testable = true;
+  const double nx = static_cast<double>(x.size()), ny = static_cast<double>(y.size());
+  const double vx = sample_sd(x) * sample_sd(x) / nx, vy = sample_sd(y) * sample_sd(y) / ny;
+  const double se = std::sqrt(vx + vy);
+  r.sd = se * std::sqrt(static_cast<double>(r.n));
+  if (se == 0.0) {
+    r.t = r.mean == 0.0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), r.mean);
+    r.p_two_sided = r.mean == 0.0 ? 1.0 : 0.0;
+    return r;
+  }
+  const double df = (vx + vy) * (vx + vy) / (vx * vx / (nx - 1.0) + vy * vy / (ny - 1.0));
+  const double half = student_t_quantile(0.5 + 0.5 * confidence, df) * se;
+  r.ci_low = r.mean - half;
+  r.ci_high = r.mean + half;
+  r.t = r.mean / se;
+  r.p_two_sided = std::min(1.0, 2.0 * student_t_cdf(-std::abs(r.t), df));
+  return r;
+}
+
 namespace {
 
 // One-sided p-value of H1: mean > shift (upper) or mean < shift (lower).

@@ -42,6 +42,12 @@ struct PairedTest {
 /// With sd = 0 and mean != 0 the p-value is 0 (every pair agrees exactly).
 PairedTest paired_t_test(const std::vector<double>& differences, double confidence = 0.95);
 
+/// Welch's two-sample t-test of H0: mean(x) = mean(y), unequal variances, with
+/// Welch-Satterthwaite degrees of freedom. The result reads as for a paired test
+/// with mean = mean(x) - mean(y), n = size(x) + size(y) and sd the standard error
+/// times sqrt(n); untestable (p = 1) when either sample has fewer than two values.
+PairedTest welch_t_test(const std::vector<double>& x, const std::vector<double>& y, double confidence = 0.95);
+
 /// TOST p-value for equivalence: H0 |mean difference| >= margin, H1 |mean| < margin.
 /// max of the two one-sided t-test p-values; 1 when fewer than two differences.
 double equivalence_p(const std::vector<double>& differences, double margin);

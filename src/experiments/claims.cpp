@@ -108,6 +108,11 @@ const char* kSignRule =
 const char* kMatchRule =
     "supported when every test's Holm-corrected equivalence p (two one-sided t-tests against +-margin) is < 0.05; "
     "contradicted when any Holm-corrected p of |difference| > margin is < 0.05; otherwise inconclusive";
+const char* kGapRule =
+    "supported when, in every cell it covers, the difference a - b is larger in the first architecture than in the "
+    "second with a Holm-corrected two-sided Welch t-test p < 0.05 (the architectures' VAEs are independent, so "
+    "their per-seed differences are compared unpaired); contradicted when any test is significant the other way; "
+    "otherwise inconclusive";
 const char* kCollapseRule =
     "supported when every trained VAE of the model has its fraction of collapsed latents (test KL < 0.01 nats) "
     "in the stated range; contradicted when none has; otherwise inconclusive (a count, not a test)";
@@ -172,6 +177,49 @@ ClaimResult claim_matches(const ClaimSpec& c, const ClaimInputs& in) {
   return r;
 }
 
+// gap: the difference a - b is larger in archs[0] than in archs[1], per data set, n and
+// pair. The two architectures' VAEs are independent trainings, so the per-unit
+// differences (VAE seeds, else label trials) of the two are compared by Welch's
+// two-sample t-test, and the sign rule decides.
+ClaimResult claim_gap(const ClaimSpec& c, const ClaimInputs& in) {
+  const Metric metric = metric_from_name(c.metric);
+  ClaimResult r;
+  r.rule = kGapRule;
+  const std::string& wide = c.archs[0];
+  const std::string& narrow = c.archs[1];
+  for (const auto& ds : or_all(c.datasets, in.datasets)) {
+    for (int64_t n : or_all(c.sizes, in.sizes)) {
+      for (const auto& a : c.a) {
+        for (const auto& b : c.b) {
+          const auto pw = compare_models(in.rows, ds, wide, n, a, b, metric);
+          const auto pn = compare_models(in.rows, ds, narrow, n, a, b, metric);
+          if (!pw || !pn) continue;
+          const PairedTest w = welch_t_test(pw->differences, pn->differences);
+          ClaimTest t;
+          t.dataset = ds;
+          t.arch = wide + " vs " + narrow;
+          t.n = n;
+          t.label = "(" + a + " - " + b + ") " + wide + " - " + narrow;
+          t.comparison = *pw;
+          t.comparison.arch = t.arch;
+          t.comparison.unit = pw->unit == pn->unit ? pw->unit : pw->unit + " / " + pn->unit;
+          t.comparison.pairs = std::min(pw->pairs, pn->pairs);
+          t.comparison.difference_mean = w.mean;
+          t.comparison.difference_std = w.sd;
+          t.comparison.ci_low = w.ci_low;
+          t.comparison.ci_high = w.ci_high;
+          t.comparison.p_value = w.p_two_sided;
+          t.claimed_sign = higher_is_better(metric) ? w.mean > 0 : w.mean < 0;
+          r.tests.push_back(t);
+        }
+      }
+    }
+  }
+  r.verdict = sign_rule_verdict(r.tests, kAlpha);
+  finish(r, in, metric);
+  return r;
+}
+
 ClaimResult claim_collapse(const ClaimSpec& c, const ClaimInputs& in) {
   ClaimResult r;
   r.rule = kCollapseRule;
@@ -212,6 +260,7 @@ const std::vector<ClaimKind>& claim_kinds() {
       {"order", claim_order, kSignRule},
       {"matches", claim_matches, kMatchRule},
       {"collapse", claim_collapse, kCollapseRule},
+      {"gap", claim_gap, kGapRule},
   };
   return kinds;
 }
@@ -237,6 +286,10 @@ std::string default_statement(const ClaimSpec& c) {
   if (c.kind == "beats") return list(c.a, " and ") + " beats " + list(c.b, " and ") + " on " + c.metric + where;
   if (c.kind == "order") return "on " + c.metric + ", " + list(c.models, " > ") + " (best first)" + where;
   if (c.kind == "matches") return list(c.a, " and ") + " matches " + list(c.b, " and ") + " on " + c.metric + where;
+  if (c.kind == "gap") {
+    return "the gap " + list(c.a, " and ") + " - " + list(c.b, " and ") + " on " + c.metric + " is larger on " +
+           list(c.archs, " than on ") + where;
+  }
   return "the fraction of collapsed latents of " + list(c.a, " and ") + " lies in [" + claim_fmt(c.min_fraction, 2) + ", " +
          claim_fmt(c.max_fraction, 2) + "]";
 }
@@ -297,6 +350,10 @@ void validate_claim(const ClaimSpec& c, const std::set<std::string>& series, con
   DVAE_CHECK_USAGE(!c.b.empty(), where, ".b: expected a model name or a list of them");
   check_names(c.b, "b");
   if (c.kind == "matches") DVAE_CHECK_USAGE(c.margin > 0, where, ".margin: expected a positive margin");
+  if (c.kind == "gap") {
+    DVAE_CHECK_USAGE(c.archs.size() == 2 && c.archs[0] != c.archs[1], where,
+                     ".archs: expected two different architectures, the one with the larger gap first");
+  }
 }
 
 std::string claim_kind_names() {

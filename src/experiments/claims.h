@@ -6,12 +6,15 @@
 //   matches   every a is within +-margin of every b (two one-sided tests, TOST)
 //   collapse  the fraction of a model's latents with test KL < 0.01 nats lies in
 //             [min_fraction, max_fraction] for every trained VAE of it
+//   gap       the difference a - b is larger on archs[0] than on archs[1]
+//             (Welch's t-test on the two architectures' per-seed differences)
 // The rules, stated in the report next to the verdicts:
 //   beats/order: supported when every test the claim covers has the claimed sign
 //   and a Holm-corrected two-sided paired t-test p < 0.05; contradicted when any
 //   test is significant (corrected p < 0.05) the other way; else inconclusive.
 //   Under pure noise a verdict other than inconclusive comes out at most 5% of
 //   the time (Holm controls the family-wise error), tested in the suite.
+//   gap: the sign rule, with Welch's two-sample test in place of the paired one.
 //   matches: supported when every test's corrected TOST p < 0.05; contradicted
 //   when any corrected p of "|difference| > margin" is < 0.05; else inconclusive.
 #pragma once

@@ -600,10 +600,9 @@ void figure_stage(Run& run, Plan& plan, const std::vector<ResultRow>& rows, Repo
       }
       report.archs.push_back(ar);
     }
-    std::vector<AccuracyRecord> records;
+    std::vector<ResultRow> records;
     for (const auto& r : rows) {
-      if (r.dataset != data.name) continue;
-      records.push_back({r.arch, r.model, r.beta, r.n, r.trial, r.accuracy, {}, {}});
+      if (r.dataset == data.name) records.push_back(r);
     }
     if (!records.empty()) {
       const PlotFiles f = plot_accuracy_vs_labels(records, run.ctx.out_dir + "/figures/" + data.name);

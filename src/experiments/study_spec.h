@@ -57,13 +57,13 @@ struct ModelSpec {
 
 /// A claim to test (see experiments/claims.h for the kinds and their rules).
 struct ClaimSpec {
-  std::string kind;                  ///< "beats" | "matches" | "order" | "collapse"
+  std::string kind;                  ///< "beats" | "matches" | "order" | "collapse" | "gap"
   std::string statement;             ///< the claim in words (generated when empty)
   std::vector<std::string> a;        ///< first model(s)
   std::vector<std::string> b;        ///< second model(s)
   std::vector<std::string> models;   ///< "order": best first
   std::vector<int64_t> sizes;        ///< labels per class covered (empty = every size of the study)
-  std::vector<std::string> archs;    ///< architectures covered (empty = all)
+  std::vector<std::string> archs;    ///< architectures covered (empty = all); "gap": the two compared, larger first
   std::vector<std::string> datasets; ///< data sets covered (empty = all)
   std::string metric = "accuracy";   ///< accuracy | train_loss | epochs_to_convergence
   double margin = 0.0;               ///< "matches": equivalence margin in metric units

@@ -10,6 +10,7 @@
 #include "analysis/png.h"
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "evaluation/protocol.h"
 #include "gnuplot_check.h"
 #include "support/fixtures.h"
 #include "tiny_models.h"
@@ -172,10 +173,19 @@ TEST_F(FigureCommandsSlow, PlotResultsAndLog) {
         for (int i = 0; i < 30; ++i) predictions[static_cast<size_t>(i)] = (i % 7 == 0) ? (i + 1) % 10 : i % 10;
         std::vector<std::vector<int64_t>> confusion(10, std::vector<int64_t>(10, 0));
         for (int i = 0; i < 30; ++i) confusion[static_cast<size_t>(i % 10)][static_cast<size_t>(predictions[i])]++;
-        nlohmann::json j = {{"arch", "mlp"},       {"model", model},        {"beta", 4},
-                            {"n", n},              {"trial", trial},        {"seed", 1},
-                            {"accuracy", 0.8 + 0.05 * trial}, {"confusion", confusion}, {"predictions", predictions}};
-        results += j.dump() + "\n";
+        ResultRow row;
+        row.dataset = "synthetic";
+        row.arch = "mlp";
+        row.model = model;
+        row.classifier = model == "supervised" ? "supervised" : "probe";
+        row.beta = 4;
+        row.n = n;
+        row.trial = trial;
+        row.seed = 1;
+        row.accuracy = 0.8 + 0.05 * trial;
+        row.confusion = confusion;
+        row.predictions = predictions;
+        results += row_to_json(row).dump() + "\n";
       }
     }
   }
@@ -198,7 +208,7 @@ TEST_F(FigureCommandsSlow, PlotResultsAndLog) {
   EXPECT_GT(read_png(plots + "/gallery_mlp_supervised_n10.png").size(0), 0);
   const auto gallery = nlohmann::json::parse(read_file(plots + "/gallery_mlp_supervised_n10.json"));
   EXPECT_EQ(gallery["total_wrong"], 5);  // i = 0, 7, 14, 21, 28
-  EXPECT_NE(read_file(plots + "/figure4.csv").find("mlp,disentangled,4,-1,6000,0.825,"), std::string::npos);
+  EXPECT_NE(read_file(plots + "/figure4.csv").find("synthetic,mlp,disentangled,4,-1,6000,0.825,"), std::string::npos);
 
   const auto bad = test::run_dvae("plot --out " + plots);
   EXPECT_EQ(bad.exit_code, 2);

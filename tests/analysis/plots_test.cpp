@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "analysis/grid.h"
@@ -39,15 +40,17 @@ void expect_svg(const std::string& path) {
   }
 }
 
-std::vector<AccuracyRecord> fake_records() {
-  std::vector<AccuracyRecord> rows;
+std::vector<ResultRow> fake_records() {
+  std::vector<ResultRow> rows;
   for (const std::string arch : {"mlp", "cnn"}) {
     for (const std::string model : {"disentangled", "standard", "supervised"}) {
       for (int64_t n : {1, 10, 100, -1}) {
         for (int64_t trial = 0; trial < 3; ++trial) {
-          AccuracyRecord r;
+          ResultRow r;
+          r.dataset = "mnist";
           r.arch = arch;
           r.model = model;
+          r.classifier = model == "supervised" ? "supervised" : "probe";
           r.beta = model == "disentangled" ? 4.0 : (model == "standard" ? 1.0 : 0.0);
           r.n = n;
           r.trial = trial;
@@ -61,22 +64,6 @@ std::vector<AccuracyRecord> fake_records() {
   return rows;
 }
 
-TEST(Plots, SummaryHasMeanAndSampleStdPerCell) {
-  const auto s = summarize_accuracy(fake_records());
-  ASSERT_EQ(s.size(), 24u);
-  // Sorted: arch (mlp, then cnn, as in the paper), then disentangled, standard, supervised, then n, "all" last.
-  EXPECT_EQ(s[0].arch, "mlp");
-  EXPECT_EQ(s[12].arch, "cnn");
-  EXPECT_EQ(s[0].model, "disentangled");
-  EXPECT_EQ(s[0].n, 1);
-  EXPECT_EQ(s[3].n, -1);
-  EXPECT_EQ(s[4].model, "standard");
-  EXPECT_EQ(s[0].trials, 3);
-  EXPECT_NEAR(s[0].mean, 0.51, 1e-12);
-  EXPECT_NEAR(s[0].stddev, 0.01, 1e-12);  // sample std of {0.50, 0.51, 0.52}
-  EXPECT_DOUBLE_EQ(s[0].beta, 4.0);
-}
-
 TEST(Plots, Figure4WritesPngSvgCsv) {
   REQUIRE_GNUPLOT();
   test::TempDir dir;
@@ -86,8 +73,19 @@ TEST(Plots, Figure4WritesPngSvgCsv) {
   EXPECT_EQ(png.size(1), 1280);  // two panels
   expect_svg(f.svg);
   const std::string csv = read_file(f.csv);
-  EXPECT_NE(csv.find("arch,model,beta,n,x,mean_accuracy,std_accuracy,trials"), std::string::npos);
-  EXPECT_NE(csv.find("mlp,supervised,0,-1,6000,0.99,0.01,3"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("dataset,arch,model,beta,n,x,mean_accuracy,ci_low,ci_high,std_accuracy,unit,replicates,rows"),
+            std::string::npos);
+  // Mean of {0.98, 0.99, 1.00} = 0.99, sd 0.01, 95% t interval 0.99 -+ 4.303 * 0.01 / sqrt(3).
+  const double half = 4.302652729911275 * 0.01 / std::sqrt(3.0);
+  char want[160];
+  std::snprintf(want, sizeof(want), "mnist,mlp,supervised,0,-1,6000,0.99,%.6g,%.6g,0.01,label trials,3,3",
+                0.99 - half, 0.99 + half);
+  EXPECT_NE(csv.find(want), std::string::npos) << want << "\n" << csv;
+  // mlp panel first, models in order of first appearance, n ascending with "all" last.
+  EXPECT_LT(csv.find("mnist,mlp,disentangled,4,1,"), csv.find("mnist,mlp,disentangled,4,-1,"));
+  EXPECT_LT(csv.find("mnist,mlp,disentangled,4,-1,"), csv.find("mnist,mlp,standard,1,1,"));
+  EXPECT_LT(csv.find("mnist,mlp,"), csv.find("mnist,cnn,"));
+  EXPECT_NE(read_file(f.script).find("95% interval over label trials"), std::string::npos);
   const std::string script = read_file(f.script);
   EXPECT_NE(script.find("\"all\" 6000"), std::string::npos);
   EXPECT_NE(script.find("set logscale x"), std::string::npos);

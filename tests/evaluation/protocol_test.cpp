@@ -162,7 +162,40 @@ TEST(protocol, ReadResultsRejectsGarbageInTheMiddle) {
 }
 
 ResultRow hand_row(const std::string& model, int64_t n, int64_t trial, double acc, double loss, int64_t epochs,
-                   int64_t vae_seed = 0) {
+                   int64_t vae_seed = 0);
+
+TEST(protocol, ReadResultsRepairsOrSkipsATornTail) {
+  test::TempDir dir;
+  const std::string path = dir.file("r.jsonl");
+  const std::string whole = row_to_json(hand_row("a", 1, 0, 0.5, 0.1, 3)).dump() + "\n" +
+                            row_to_json(hand_row("a", 1, 1, 0.6, 0.1, 3)).dump() + "\n";
+  const std::string torn = whole + row_to_json(hand_row("a", 1, 2, 0.7, 0.1, 3)).dump().substr(0, 30);
+  write_file_atomic(path, torn);
+  EXPECT_EQ(read_results(path, TornTail::kSkip).size(), 2u);
+  EXPECT_EQ(read_file(path), torn);  // a reader leaves the writer's file alone
+  EXPECT_EQ(read_results(path).size(), 2u);
+  EXPECT_EQ(read_file(path), whole);  // the writer drops the torn line before appending
+}
+
+TEST(protocol, ReadResultsRejectsValuesOutOfRange) {
+  test::TempDir dir;
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"accuracy", 1.5}, {"accuracy", -0.1}, {"n", 0}, {"n", -2}, {"trial", -1}, {"vae_seed", -3}}) {
+    auto j = row_to_json(hand_row("a", 1, 0, 0.5, 0.1, 3));
+    j[key] = value;
+    write_file_atomic(dir.file("r.jsonl"), j.dump() + "\n");
+    try {
+      (void)read_results(dir.file("r.jsonl"));
+      ADD_FAILURE() << key << " = " << value.dump() << ": accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("r.jsonl:1"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
+}
+
+ResultRow hand_row(const std::string& model, int64_t n, int64_t trial, double acc, double loss, int64_t epochs,
+                   int64_t vae_seed) {
   ResultRow r;
   r.dataset = "mnist";
   r.arch = "mlp";

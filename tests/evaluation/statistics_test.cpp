@@ -44,6 +44,23 @@ TEST(statistics, PairedTTestWorkedByHand) {
   EXPECT_NEAR(r.ci_high, 3 + half, 1e-5);
 }
 
+TEST(statistics, WelchTTestWorkedByHand) {
+  // x = {1, 2, 3, 4}, y = {2, 4, 6}: se^2 = 1.6667/4 + 4/3 = 1.75, t = -1.5 / 1.3229 = -1.1339,
+  // Welch-Satterthwaite df = 1.75^2 / (0.41667^2 / 3 + 1.3333^2 / 2) = 3.2347 (p and t quantile
+  // by numerical integration of the t density).
+  const PairedTest r = welch_t_test({1, 2, 3, 4}, {2, 4, 6});
+  EXPECT_TRUE(r.testable);
+  EXPECT_EQ(r.n, 7);
+  EXPECT_DOUBLE_EQ(r.mean, -1.5);
+  EXPECT_NEAR(r.t, -1.133893, 1e-5);
+  EXPECT_NEAR(r.p_two_sided, 0.333824, 1e-4);
+  EXPECT_NEAR(r.ci_low, -5.542328, 1e-3);
+  EXPECT_NEAR(r.ci_high, 2.542328, 1e-3);
+  EXPECT_FALSE(welch_t_test({1}, {2, 3}).testable);
+  EXPECT_DOUBLE_EQ(welch_t_test({1, 1}, {1, 1}).p_two_sided, 1.0);
+  EXPECT_DOUBLE_EQ(welch_t_test({2, 2}, {1, 1}).p_two_sided, 0.0);
+}
+
 TEST(statistics, PairedTTestDegenerateCases) {
   const PairedTest one = paired_t_test({0.3});
   EXPECT_FALSE(one.testable);

@@ -66,6 +66,54 @@ TEST(claims, PureNoiseIsInconclusiveAtLeast95PercentOfTheTime) {
   EXPECT_GE(inconclusive, static_cast<int>(0.92 * replicates)) << inconclusive << " of " << replicates;
 }
 
+// The same simulation on two architectures, with A's advantage shift_cnn on cnn and shift_mlp on mlp.
+std::vector<ResultRow> two_archs(std::mt19937_64& gen, double shift_cnn, double shift_mlp, int K, int T) {
+  auto rows = simulate(gen, shift_cnn, K, T, {1, 3});
+  for (auto& r : rows) r.arch = "cnn";
+  for (const auto& r : simulate(gen, shift_mlp, K, T, {1, 3})) rows.push_back(r);
+  return rows;
+}
+
+ClaimSpec gap(const std::string& first, const std::string& second) {
+  ClaimSpec c = beats("A", "B");
+  c.kind = "gap";
+  c.archs = {first, second};
+  return c;
+}
+
+TEST(claims, GapComparesTheArchitecturesDifferencesUnpaired) {
+  std::mt19937_64 gen(99);
+  const std::vector<VaeOutcome> vaes;
+  const auto rows = two_archs(gen, 0.10, 0.01, 5, 5);
+  const ClaimInputs in{rows, vaes, {"mnist"}, {"mlp", "cnn"}, {1, 3}, false};
+  const ClaimResult yes = evaluate_claim(gap("cnn", "mlp"), in);
+  EXPECT_EQ(yes.verdict, "supported") << yes.evidence;
+  ASSERT_EQ(yes.tests.size(), 2u);
+  EXPECT_EQ(yes.tests[0].arch, "cnn vs mlp");
+  EXPECT_NEAR(yes.tests[0].comparison.difference_mean, 0.09, 0.03);
+  EXPECT_LT(yes.tests[0].comparison.ci_low, yes.tests[0].comparison.difference_mean);
+  EXPECT_EQ(evaluate_claim(gap("mlp", "cnn"), in).verdict, "contradicted");
+  // A study with one of the two architectures cannot test it.
+  std::vector<ResultRow> mlp_rows;
+  for (const auto& r : rows)
+    if (r.arch == "mlp") mlp_rows.push_back(r);
+  const ClaimInputs only{mlp_rows, vaes, {"mnist"}, {"mlp"}, {1, 3}, false};
+  EXPECT_EQ(evaluate_claim(gap("cnn", "mlp"), only).verdict, "not tested");
+  // Equal gaps (pure noise) come out inconclusive nearly always.
+  int inconclusive = 0;
+  for (int i = 0; i < 200; ++i) {
+    const auto noise = two_archs(gen, 0.05, 0.05, 5, 5);
+    const ClaimInputs nin{noise, vaes, {"mnist"}, {"mlp", "cnn"}, {1, 3}, false};
+    inconclusive += evaluate_claim(gap("cnn", "mlp"), nin).verdict == "inconclusive" ? 1 : 0;
+  }
+  EXPECT_GE(inconclusive, 184) << inconclusive << " of 200";
+  // Validation: two different architectures, the larger gap first.
+  ClaimSpec bad = gap("cnn", "cnn");
+  EXPECT_THROW(validate_claim(bad, {"A", "B"}, "claims[0]"), UsageError);
+  bad.archs = {"cnn"};
+  EXPECT_THROW(validate_claim(bad, {"A", "B"}, "claims[0]"), UsageError);
+}
+
 TEST(claims, AClearDifferenceAcrossSeedsIsSupportedAndTheReverseContradicted) {
   std::mt19937_64 gen(7);
   const std::vector<VaeOutcome> vaes;
