@@ -19,6 +19,9 @@ Measures, on this machine:
      baseline epoch (dvae classify's own timings);
   3. the attainable sgemm rate through LibTorch, and each model's achieved
      GFLOP/s as a share of it (work per image: MLP 7.0, CNN 106 MFLOP);
+  3b. the bound: the step's own matrix products and convolutions timed alone
+     at the same shapes and threads (build/bench/dvae_step_bound), which no
+     implementation on this BLAS can beat, and dvae's share of it;
   4. peak resident memory of every run (GNU time's maximum RSS).
 """
 import argparse
@@ -107,14 +110,14 @@ def dvae_classify_timings(dvae):
         for name, beta in (("dis", "4"), ("std", "1")):
             run([dvae, "--quiet", "train", "--arch", "mlp", "--beta", beta, "--epochs", "1", "--limit-train", "5000",
                  "--limit-test", "1000", "--out", f"{d}/{name}"])
-        out, _, err = run([dvae, "classify", "--standard", f"{d}/std/checkpoint.pt", "--disentangled",
-                           f"{d}/dis/checkpoint.pt", "--no-supervised", "--out", f"{d}/grid"])
+        out, _, err = run([dvae, "classify", "--encoder", f"standard={d}/std/checkpoint.pt", "--encoder",
+                           f"disentangled={d}/dis/checkpoint.pt", "--no-supervised", "--out", f"{d}/grid"])
         out += err
         m = re.search(r"(\d+) probe heads trained in ([\d.]+) s", out)
         heads, grid = int(m.group(1)), float(m.group(2))
-        out, _, err = run([dvae, "classify", "--standard", f"{d}/std/checkpoint.pt", "--disentangled",
-                           f"{d}/dis/checkpoint.pt", "--sizes", "all", "--epochs", "1", "--supervised-epochs", "1",
-                           "--out", f"{d}/sup"])
+        out, _, err = run([dvae, "classify", "--encoder", f"standard={d}/std/checkpoint.pt", "--encoder",
+                           f"disentangled={d}/dis/checkpoint.pt", "--sizes", "all", "--epochs", "1",
+                           "--supervised-epochs", "1", "--out", f"{d}/sup"])
         out += err
         m = re.search(r"supervised n=all trial \d+: accuracy [\d.]+ \(([\d.]+) s\)", out)
         return grid, heads, float(m.group(1))
@@ -178,6 +181,16 @@ def sgemm(dvae, threads):
     return float(m.group(1))
 
 
+def step_bound(dvae, arch, threads):
+    """The step's matrix products / convolutions alone (bench/step_bound.cpp) at
+    dvae's OpenBLAS kernel and wait policy: images/s and MFLOP per image."""
+    exe = os.path.join(os.path.dirname(dvae), "bench", "dvae_step_bound")
+    env = {"OPENBLAS_CORETYPE": CPU["dvae_core"]} if CPU["dvae_core"] != CPU["default_core"] else {}
+    out, _, _ = run([exe, "--arch", arch, "--threads", str(threads)], env)
+    j = json.loads(out.strip().splitlines()[-1])
+    return j["images_per_sec"], j["mflop_per_image"]
+
+
 def fmt_range(values):
     return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
 
@@ -236,6 +249,8 @@ def main():
           f"PyTorch's best settings use OPENBLAS_CORETYPE={CPU['coretype'] or '(unset)'}", flush=True)
     results = {}  # key -> list of (images/s, rss)
     sg = {1: [], 2: []}
+    bound = {}  # (arch, threads) -> [images/s]
+    bound_mflop = {}
     grid_s, sup_s, heads = [], [], 0
     for rep in range(a.reps):
         g, heads, e = dvae_classify_timings(a.dvae)
@@ -247,6 +262,11 @@ def main():
         for arch in ("mlp", "cnn"):
             images = a.mlp_images if arch == "mlp" else a.cnn_images
             steps = images // 100
+            for t in (1, 2):
+                ips, mf = step_bound(a.dvae, arch, t)
+                bound.setdefault((arch, t), []).append(ips)
+                bound_mflop[arch] = mf
+                print(f"rep {rep + 1} {arch:3s} step bound, {t} thread(s): {ips:,.0f} images/s", flush=True)
             variants = [
                 (DVAE_CHOICE, lambda: dvae_train(a.dvae, arch, images)),
                 (TORCH_BEST[0], lambda: pytorch_train(arch, steps, 1, True)),
@@ -292,6 +312,19 @@ def main():
         gf = statistics.median(ips) * MFLOP_PER_IMAGE[arch] / 1000
         lines.append(f"| {arch} | {name} | {fmt_range(ips)} | {gf:.1f} | {100 * gf / peak2:.0f}% | "
                      f"{max(v[1] for v in vals):,.0f} |")
+    lines += ["", "### The bound: the step's matrix products and convolutions alone (images/s, batch 100)", "",
+              "Timed by `build/bench/dvae_step_bound` (bench/step_bound.cpp) in the same run, at dvae's OpenBLAS "
+              "kernel: only the products (MLP) or the convolutions, transposed convolutions and linear layers "
+              "(CNN) of one step, forward and backward, at the step's shapes and layouts, nothing else.", "",
+              "| model | threads | bound images/s | its GFLOP/s | dvae at the same threads | dvae / bound |",
+              "|---|---|---|---|---|---|"]
+    for arch in ("mlp", "cnn"):
+        for t in (1, 2):
+            b = statistics.median(bound[(arch, t)])
+            name = "dvae, 1 thread" if t == 1 else DVAE_CHOICE
+            d = statistics.median(v[0] for v in results[(arch, name)])
+            lines.append(f"| {arch} | {t} | {fmt_range(bound[(arch, t)])} | {b * bound_mflop[arch] / 1000:.1f} | "
+                         f"{d:,.0f} | {100 * d / b:.0f}% |")
     lines += ["", "### Classification (dvae classify, MLP encoders)", "",
               "| what | seconds |", "|---|---|",
               f"| probe grid, both encoders ({heads} heads x 100 epochs) | {statistics.median(grid_s):.2f} "
@@ -303,8 +336,13 @@ def main():
         best = max(statistics.median(v[0] for v in results[(arch, k)]) for k in TORCH_BEST)
         pair = statistics.median(v[0] for v in results[(arch, "dvae, two trainings at once, 1 thread each (sum)")])
         lines.append("")
+        b2 = statistics.median(bound[(arch, 2)])
+        target = ("2x is within the bound" if b2 >= 2 * best else
+                  f"2x PyTorch ({2 * best:,.0f} images/s) is above the bound ({b2:,.0f}), so the target is "
+                  f"dvae >= 85% of the bound: {'met' if d >= 0.85 * b2 else 'not met'}")
         lines.append(f"**{arch}**: dvae / PyTorch-Python at its best = {d / best:.2f}x for one training; "
-                     f"two dvae trainings at once (as `dvae reproduce` runs the two VAEs) = {pair / best:.2f}x.")
+                     f"two dvae trainings at once (as `dvae reproduce` runs the two VAEs) = {pair / best:.2f}x; "
+                     f"dvae at 2 threads = {100 * d / b2:.0f}% of the step bound; {target}.")
     old = ""
     if os.path.exists(a.out):
         with open(a.out) as f:
