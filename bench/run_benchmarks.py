@@ -113,7 +113,7 @@ def dvae_classify_timings(dvae):
         out, _, err = run([dvae, "classify", "--encoder", f"standard={d}/std/checkpoint.pt", "--encoder",
                            f"disentangled={d}/dis/checkpoint.pt", "--no-supervised", "--out", f"{d}/grid"])
         out += err
-        m = re.search(r"(\d+) probe heads trained in ([\d.]+) s", out)
+        m = re.search(r"(\d+) heads trained in ([\d.]+) s", out)
         heads, grid = int(m.group(1)), float(m.group(2))
         out, _, err = run([dvae, "classify", "--encoder", f"standard={d}/std/checkpoint.pt", "--encoder",
                            f"disentangled={d}/dis/checkpoint.pt", "--sizes", "all", "--epochs", "1",

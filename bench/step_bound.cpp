@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "models/conv_transpose.h"
+
 namespace {
 
 constexpr int64_t kBatch = 100;
@@ -78,7 +80,8 @@ std::function<void()> mlp_products(double& flop) {
 
 // The CNN VAE's convolutions, transposed convolutions and linear layers
 // (models/cnn.cpp), each forward and backward (input and weight gradients)
-// through LibTorch, on inputs of the shapes the step feeds them.
+// through LibTorch (the transposed convolutions through dvae's module, on the
+// path the model uses), on inputs of the shapes the step feeds them.
 std::function<void()> cnn_products(double& flop) {
   const int64_t B = kBatch, F = 1024, D = 10;
   struct Layer {
@@ -91,8 +94,11 @@ std::function<void()> cnn_products(double& flop) {
   auto conv2 = torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 5));
   auto fc = torch::nn::Linear(1024, F), mu = torch::nn::Linear(F, D), lv = torch::nn::Linear(F, D);
   auto fc1 = torch::nn::Linear(D, F), fc2 = torch::nn::Linear(F, 128 * 7 * 7);
-  auto de1 = torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(128, 64, 4).stride(2).padding(1));
-  auto de2 = torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(64, 1, 4).stride(2).padding(1));
+  // The decoder's transposed convolutions on the paths models/cnn.cpp gives them.
+  auto de1 = dvae::TransposedConv2d(
+      dvae::TransposedConv2dOptions(128, 64, 4).stride(2).padding(1).path(dvae::TransposedConvPath::kAuto));
+  auto de2 = dvae::TransposedConv2d(
+      dvae::TransposedConv2dOptions(64, 1, 4).stride(2).padding(1).path(dvae::TransposedConvPath::kLibTorch));
   auto add = [&](auto module, std::vector<int64_t> in, std::vector<int64_t> out, bool input_grad) {
     layers->push_back({[module](const torch::Tensor& x) mutable { return module->forward(x); },
                        torch::rand(in).requires_grad_(input_grad), torch::randn(out), input_grad});

@@ -92,6 +92,26 @@ double student_t_quantile(double q, double df) {
   return 0.5 * (lo + hi);
 }
 
+namespace {
+
+// The t statistic, two-sided p and interval of r.mean with standard error se on
+// df degrees of freedom (every pair agreeing exactly, se = 0, gives p = 0 or 1).
+void finish_t_test(PairedTest& r, double se, double df, double confidence) {
+  r.testable = true;
+  if (se == 0.0) {
+    r.t = r.mean == 0.0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), r.mean);
+    r.p_two_sided = r.mean == 0.0 ? 1.0 : 0.0;
+    return;
+  }
+  const double half = student_t_quantile(0.5 + 0.5 * confidence, df) * se;
+  r.ci_low = r.mean - half;
+  r.ci_high = r.mean + half;
+  r.t = r.mean / se;
+  r.p_two_sided = std::min(1.0, 2.0 * student_t_cdf(-std::abs(r.t), df));
+}
+
+}  // namespace
+
 PairedTest paired_t_test(const std::vector<double>& d, double confidence) {
   DVAE_CHECK(confidence > 0 && confidence < 1, "paired_t_test: confidence ", confidence, ", expected in (0, 1)");
   PairedTest r;
@@ -100,19 +120,7 @@ PairedTest paired_t_test(const std::vector<double>& d, double confidence) {
   r.sd = sample_sd(d);
   r.ci_low = r.ci_high = r.mean;
   if (r.n < 2) return r;
-  r.testable = true;
-  const double df = static_cast<double>(r.n - 1);
-  const double se = r.sd / std::sqrt(static_cast<double>(r.n));
-  if (se == 0.0) {
-    r.t = r.mean == 0.0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), r.mean);
-    r.p_two_sided = r.mean == 0.0 ? 1.0 : 0.0;
-    return r;
-  }
-  const double half = student_t_quantile(0.5 + 0.5 * confidence, df) * se;
-  r.ci_low = r.mean - half;
-  r.ci_high = r.mean + half;
-  r.t = r.mean / se;
-  r.p_two_sided = std::min(1.0, 2.0 * student_t_cdf(-std::abs(r.t), df));
+  finish_t_test(r, r.sd / std::sqrt(static_cast<double>(r.n)), static_cast<double>(r.n - 1), confidence);
   return r;
 }
 
@@ -123,22 +131,13 @@ PairedTest welch_t_test(const std::vector<double>& x, const std::vector<double>&
   r.mean = sample_mean(x) - sample_mean(y);
   r.ci_low = r.ci_high = r.mean;
   if (x.size() < 2 || y.size() < 2) return r;
-  r.testable = true;
   const double nx = static_cast<double>(x.size()), ny = static_cast<double>(y.size());
   const double vx = sample_sd(x) * sample_sd(x) / nx, vy = sample_sd(y) * sample_sd(y) / ny;
   const double se = std::sqrt(vx + vy);
   r.sd = se * std::sqrt(static_cast<double>(r.n));
-  if (se == 0.0) {
-    r.t = r.mean == 0.0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), r.mean);
-    r.p_two_sided = r.mean == 0.0 ? 1.0 : 0.0;
-    return r;
-  }
-  const double df = (vx + vy) * (vx + vy) / (vx * vx / (nx - 1.0) + vy * vy / (ny - 1.0));
-  const double half = student_t_quantile(0.5 + 0.5 * confidence, df) * se;
-  r.ci_low = r.mean - half;
-  r.ci_high = r.mean + half;
-  r.t = r.mean / se;
-  r.p_two_sided = std::min(1.0, 2.0 * student_t_cdf(-std::abs(r.t), df));
+  // Welch-Satterthwaite degrees of freedom.
+  const double df = se == 0.0 ? 1.0 : (vx + vy) * (vx + vy) / (vx * vx / (nx - 1.0) + vy * vy / (ny - 1.0));
+  finish_t_test(r, se, df, confidence);
   return r;
 }
 
