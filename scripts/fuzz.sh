@@ -5,12 +5,13 @@
 #                                    growing fuzz/corpus/TARGET's copy in build-fuzz/corpus/TARGET
 #   scripts/fuzz.sh TARGET -runs=N   a fixed number of executions (what a CI check would run)
 #   scripts/fuzz.sh all -runs=N      every target
+#   further arguments go to libFuzzer (e.g. -jobs=2, -max_len=4096)
 # A crash leaves build-fuzz/crashes/TARGET/crash-<sha1>: reproduce it with
 # build-fuzz/fuzz/fuzz_TARGET FILE, then make it a regression test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ $# -ne 2 ]; then
-  echo "usage: scripts/fuzz.sh TARGET|all SECONDS|-runs=N" >&2
+if [ $# -lt 2 ]; then
+  echo "usage: scripts/fuzz.sh TARGET|all SECONDS|-runs=N [libFuzzer flags...]" >&2
   exit 2
 fi
 targets=("$1")
@@ -21,9 +22,22 @@ for t in "${targets[@]}"; do
     exit 2
   fi
 done
-if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
-  echo "error: libFuzzer needs clang and its runtimes: apt-get install clang libclang-rt-dev" >&2
-  exit 1
+have_libfuzzer() {
+  command -v clang++ >/dev/null && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1
+}
+if ! have_libfuzzer; then
+  # scripts/setup.sh installs what the normal build needs; libFuzzer's runtime
+  # (Debian 12: libclang-rt-14-dev, through libclang-rt-dev) is installed here.
+  sudo=(); if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+  echo "fuzz.sh: installing clang and libFuzzer's runtime (apt-get install clang libclang-rt-dev)"
+  if ! command -v apt-get >/dev/null ||
+     ! { "${sudo[@]}" apt-get install -y --no-install-recommends clang libclang-rt-dev >/dev/null ||
+         { "${sudo[@]}" apt-get update >/dev/null &&
+           "${sudo[@]}" apt-get install -y --no-install-recommends clang libclang-rt-dev >/dev/null; }; } ||
+     ! have_libfuzzer; then
+    echo "error: libFuzzer needs clang and its runtimes, and installing them failed: apt-get install clang libclang-rt-dev" >&2
+    exit 1
+  fi
 fi
 if [ ! -f build-fuzz/CMakeCache.txt ]; then
   cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
@@ -39,6 +53,9 @@ for t in "${targets[@]}"; do
   echo "fuzz_$t: ${limit[*]}"
   # The seeds are read (not written): new inputs go to build-fuzz/corpus/$t.
   dict=(); if [ -f "fuzz/$t.dict" ]; then dict=(-dict="fuzz/$t.dict"); fi
-  build-fuzz/fuzz/fuzz_"$t" "${limit[@]}" "${dict[@]}" -timeout=10 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
-    -artifact_prefix="build-fuzz/crashes/$t/" "build-fuzz/corpus/$t" "fuzz/corpus/$t"
+  # The checkpoint target gets 8 GB: LibTorch's unpickler reserves up to 4 GB for a
+  # mutated length before it finds the file short (fuzz/README.md).
+  rss=4096; if [ "$t" = checkpoint ]; then rss=8192; fi
+  build-fuzz/fuzz/fuzz_"$t" "${limit[@]}" "${dict[@]}" -timeout=10 -rss_limit_mb="$rss" -max_len=65536 -print_final_stats=1 \
+    -artifact_prefix="build-fuzz/crashes/$t/" "${@:3}" "build-fuzz/corpus/$t" "fuzz/corpus/$t"
 done

@@ -127,6 +127,36 @@ std::string find_gnuplot(const PlotOptions& options) {
       "(install it: apt-get install gnuplot-nox)");
 }
 
+namespace {
+
+// gnuplot's cairo terminals ignore failed writes: on a full disk gnuplot exits 0
+// and leaves a truncated file. A PNG ends with its 12-byte IEND chunk, an SVG with
+// </svg>; anything else never replaces a figure (whose SHA-256 the study records).
+bool whole_png(const std::string& path) {
+  static const std::string kIend("\0\0\0\0IEND\xae\x42\x60\x82", 12);
+  const std::string bytes = read_file(path);
+  return bytes.size() > 8 + kIend.size() && bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0 &&
+         bytes.compare(bytes.size() - kIend.size(), kIend.size(), kIend) == 0;
+}
+
+bool whole_svg(const std::string& path) {
+  const std::string text = read_file(path);
+  const size_t end = text.find_last_not_of(" \t\r\n");
+  return end != std::string::npos && end + 1 >= 6 && text.compare(end + 1 - 6, 6, "</svg>") == 0;
+}
+
+// Moves gnuplot's output onto target through dvae's atomic writer (fsync, then rename).
+void install_plot(const std::string& produced, const std::string& target, bool (*whole)(const std::string&),
+                  const std::string& script_path) {
+  write_atomic_with(target, [&](const std::string& tmp) {
+    fs::rename(produced, tmp);
+    DVAE_CHECK(whole(tmp), target, ": gnuplot wrote an incomplete file (is the disk full?), expected a whole ",
+               fs::path(target).extension().string().substr(1), "; redraw with ", script_path);
+  });
+}
+
+}  // namespace
+
 PlotFiles run_gnuplot(const std::string& body, const std::string& stem, int64_t width, int64_t height,
                       const PlotOptions& options, bool svg) {
   const std::string gnuplot = find_gnuplot(options);
@@ -171,16 +201,22 @@ PlotFiles run_gnuplot(const std::string& body, const std::string& stem, int64_t 
     fs::remove(png_tmp_path, ignored);
     fs::remove(svg_tmp_path, ignored);
     throw Error(script_path + ": gnuplot failed (exit status " + std::to_string(rc) + "): " +
-                (message.empty() ? std::string("no message") : message) + ", expected " + base +
-                ".png; see " + log_path.string());
+                (message.empty() ? std::string(rc == 0 ? "it wrote nothing (is the disk full?)" : "no message") : message) +
+                ", expected " + base + ".png; see " + log_path.string());
   }
   PlotFiles files;
   files.script = script_path;
   files.png = stem + ".png";
-  fs::rename(png_tmp_path, files.png);
-  if (svg) {
-    files.svg = stem + ".svg";
-    fs::rename(svg_tmp_path, files.svg);
+  try {
+    install_plot(png_tmp_path.string(), files.png, whole_png, script_path);
+    if (svg) {
+      files.svg = stem + ".svg";
+      install_plot(svg_tmp_path.string(), files.svg, whole_svg, script_path);
+    }
+  } catch (...) {
+    fs::remove(png_tmp_path, ignored);
+    fs::remove(svg_tmp_path, ignored);
+    throw;
   }
   fs::remove(log_path, ignored);
   return files;

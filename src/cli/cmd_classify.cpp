@@ -15,6 +15,7 @@
 #include "data/datasets.h"
 #include "dvae/version.h"
 #include "evaluation/protocol.h"
+#include "experiments/run_lock.h"
 #include "training/checkpoint.h"
 
 namespace dvae::cli {
@@ -123,6 +124,8 @@ void run_classify(const ClassifyArgs& a, const GlobalOptions& global) {
   options.validation_per_class = a.validation_per_class;
 
   std::filesystem::create_directories(a.out);
+  const RunLock lock(a.out);  // two classify runs on one --out would append rows twice
+  remove_stale_temporaries(a.out);
   nlohmann::json encoders_json = nlohmann::json::array();
   for (size_t i = 0; i < named.size(); ++i) {
     encoders_json.push_back({{"name", named[i].name},

@@ -1,5 +1,5 @@
 // `dvae train`: trains one beta-VAE (paper section 4.2) into a run folder,
-// resumable with --resume. Progress: a bar with ETA on a terminal, one line
+// resumable with --resume, holding the folder's lock (experiments/run_lock.h). Progress: a bar with ETA on a terminal, one line
 // per epoch otherwise, nothing with --quiet.
 #include <chrono>
 #include <cmath>
@@ -10,9 +10,11 @@
 
 #include "cli/commands.h"
 #include "cli/flag_checks.h"
+#include "core/atomic_file.h"
 #include "core/check.h"
 #include "core/runtime.h"
 #include "data/datasets.h"
+#include "experiments/run_lock.h"
 #include "training/vae_trainer.h"
 
 namespace dvae::cli {
@@ -69,6 +71,10 @@ void run_train(const TrainArgs& args, const GlobalOptions& global) {
   DVAE_CHECK_USAGE(args.limit_train >= 0 && args.limit_test >= 0, "--limit-train/--limit-test: negative, expected >= 0");
   configure_runtime(global);
   const torch::Device device = resolve_device(global.device);
+  // A second train (or classify) on this folder would interleave log lines and
+  // overwrite the checkpoint under the first: refuse it while this one runs.
+  const RunLock lock(args.out);
+  remove_stale_temporaries(args.out);  // of checkpoints a killed run left half written
 
   Dataset data = args.data_dir.empty() ? load_dataset(args.dataset, data_root(global)) : load_dataset_dir(args.data_dir);
   data.train = first(data.train, args.limit_train);

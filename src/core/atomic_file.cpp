@@ -2,16 +2,19 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "core/check.h"
 
@@ -64,13 +67,39 @@ void write_atomic_with(const std::string& path, const std::function<void(const s
   fsync_path(target.has_parent_path() ? target.parent_path().string() : ".", true);
 }
 
+int64_t remove_stale_temporaries(const std::string& folder) {
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) return 0;
+  int64_t removed = 0;
+  std::vector<fs::path> stale;
+  for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    // TARGET.tmp.PID.HEX (temp_path_for)
+    const std::string name = it->path().filename().string();
+    const size_t tag = name.rfind(".tmp.");
+    if (tag == std::string::npos) continue;
+    const std::string rest = name.substr(tag + 5);
+    const size_t dot = rest.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == rest.size() ||
+        rest.find_first_not_of("0123456789") != dot || rest.find_first_not_of("0123456789abcdef", dot + 1) != std::string::npos) {
+      continue;
+    }
+    const long pid = std::strtol(rest.substr(0, dot).c_str(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(it->path());
+  }
+  for (const auto& p : stale) removed += fs::remove(p, ec) ? 1 : 0;
+  return removed;
+}
+
 void write_file_atomic(const std::string& path, const std::string& contents) {
   write_atomic_with(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    DVAE_CHECK(out, "cannot open ", tmp, " for writing: ", std::strerror(errno));
+    DVAE_CHECK(out, path, ": cannot open ", tmp, " for writing: ", std::strerror(errno),
+               " (is the folder writable?)");
     out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
     out.flush();
-    DVAE_CHECK(out, "cannot write ", tmp, ": ", std::strerror(errno), " (is the disk full?)");
+    DVAE_CHECK(out, path, ": cannot write ", tmp, ": ", std::strerror(errno), " (is the disk full?)");
   });
 }
 

@@ -3,6 +3,7 @@
 // sees either the old file or the complete new one, never a partial one.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -14,6 +15,11 @@ void write_file_atomic(const std::string& path, const std::string& contents);
 /// Calls write(tmp_path) to produce a temporary file, fsyncs it and renames it
 /// to path. On any exception the temporary file is removed and the target is untouched.
 void write_atomic_with(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
+
+/// Removes what write_atomic_with leaves when its process is killed mid-write:
+/// files named TARGET.tmp.PID.HEX under folder (recursively) whose PID no longer
+/// runs. Returns how many it removed.
+int64_t remove_stale_temporaries(const std::string& folder);
 
 /// Appends one line (a '\n' is added) to path and flushes it to disk.
 void append_line_durable(const std::string& path, const std::string& line);

@@ -10,6 +10,30 @@
 
 namespace dvae {
 
+namespace {
+
+// What to check, by SQLite's primary result code: a full disk and a read-only
+// folder show as I/O errors; a file of another kind as NOTADB or CORRUPT.
+const char* hint_for(int code) {
+  switch (code & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+      return " (is the disk full, or the folder read-only?)";
+    case SQLITE_CANTOPEN:
+      return " (does its folder exist, and is it writable?)";
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return " (is the file or its folder read-only?)";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return " (is another program using it?)";
+    default:
+      return " (is the file a dvae results database?)";
+  }
+}
+
+}  // namespace
+
 std::string unit_key(const nlohmann::json& spec) { return sha256_hex(spec.dump()); }
 
 ResultsDb::ResultsDb(const std::string& path) : path_(path) {
@@ -18,7 +42,7 @@ ResultsDb::ResultsDb(const std::string& path) : path_(path) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
-    throw Error(path + ": cannot open results database: " + msg);
+    throw Error(path + ": cannot open results database: " + msg + hint_for(rc));
   }
   sqlite3_busy_timeout(db_, 5000);
   exec("PRAGMA journal_mode=WAL");
@@ -34,12 +58,13 @@ ResultsDb::~ResultsDb() {
   if (db_) sqlite3_close(db_);
 }
 
+
 void ResultsDb::exec(const std::string& sql) const {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     const std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    throw Error(path_ + ": SQLite error: " + msg + " (is the file a dvae results database?)");
+    throw Error(path_ + ": SQLite error: " + msg + hint_for(sqlite3_extended_errcode(db_)));
   }
 }
 
@@ -103,7 +128,7 @@ void ResultsDb::put(const UnitRecord& r) {
   sqlite3_bind_double(s.stmt, 7, r.seconds);
   s.bind(8, now_iso());
   DVAE_CHECK(sqlite3_step(s.stmt) == SQLITE_DONE, path_, ": cannot record unit ", r.label, ": ",
-             sqlite3_errmsg(db_));
+             sqlite3_errmsg(db_), hint_for(sqlite3_extended_errcode(db_)));
 }
 
 void ResultsDb::erase(const std::string& key) {

@@ -18,7 +18,11 @@ RunLock::RunLock(const std::string& out_dir) {
   std::filesystem::create_directories(out_dir);
   const std::string path = out_dir + "/.dvae.lock";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  DVAE_CHECK(fd_ >= 0, path, ": cannot open lock file: ", std::strerror(errno));
+  // A read-only folder that already has the lock file can still be locked (flock
+  // needs no write access), so that the write that fails later names its file.
+  if (fd_ < 0 && (errno == EROFS || errno == EACCES)) fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  DVAE_CHECK(fd_ >= 0, path, ": cannot open lock file: ", std::strerror(errno),
+             " (is the folder writable?)");
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     char buf[32] = {};
     const ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);

@@ -1,5 +1,7 @@
-// An exclusive lock on an output folder, so that a second `dvae reproduce`
-// on the same folder refuses instead of corrupting the first. Uses flock(2):
+// An exclusive lock on an output folder, so that a second `dvae train`,
+// `classify`, `study run` or `reproduce` on the same folder refuses instead of
+// corrupting the first (two writers would interleave log lines and results
+// rows and overwrite each other's checkpoints). Uses flock(2):
 // the lock dies with the process, so a killed run never leaves a stale lock.
 #pragma once
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -102,6 +103,18 @@ class Progress {
   double total_ = 0, done_ = 0, skipped_ = 0;
   std::map<size_t, double> partial_;
 };
+
+// A data set's name as one file-name component: a data set given as a folder
+// is named by its path, whose slashes would nest folders ("errors-/tmp/x.json").
+std::string file_part(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    const bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    if (plain || (!out.empty() && out.back() != '_')) out += plain ? c : '_';
+  }
+  while (!out.empty() && (out.back() == '_' || out.back() == '.')) out.pop_back();
+  return out.empty() ? "data" : out;
+}
 
 double arch_weight(const std::string& arch) { return arch == "cnn" ? 15.0 : 1.0; }
 
@@ -420,6 +433,13 @@ void name_rows(std::vector<ResultRow>& rows, const ClassifierUnit& u, const Prot
   }
 }
 
+// A classifier unit is done when it has a record and its results file still has
+// the recorded SHA-256 (records written before results files had digests hold none).
+bool classifier_done(const Run& run, const ClassifierUnit& u, const std::optional<UnitRecord>& record) {
+  return !run.ctx.force && record && fs::exists(u.results_path) &&
+         (record->sha256.empty() || sha256_file(u.results_path) == record->sha256);
+}
+
 // Runs one classifier unit (resuming its results file) and records it.
 void classifier_unit(Run& run, Plan& plan, ClassifierUnit& u, const ProtocolOptions& study) {
   const auto record = run.db.find(u.key);
@@ -427,7 +447,7 @@ void classifier_unit(Run& run, Plan& plan, ClassifierUnit& u, const ProtocolOpti
     if (record) run.db.erase(u.key);
     fs::remove_all(fs::path(u.results_path).parent_path());
   }
-  const bool finished = !run.ctx.force && record && fs::exists(u.results_path);
+  const bool finished = classifier_done(run, u, record);
   const Dataset& data = plan.data[u.data];
   std::vector<FrozenEncoder> encoders;
   std::optional<LoadedVae> loaded;
@@ -445,7 +465,7 @@ void classifier_unit(Run& run, Plan& plan, ClassifierUnit& u, const ProtocolOpti
                           [&](const std::string& m) { run.progress.say(u.label + ": " + m); });
     std::lock_guard<std::mutex> lock(run.db_mutex);
     run.db.put({u.key, u.vae ? "probe" : "supervised", u.label, fs::relative(u.results_path, run.ctx.out_dir).string(),
-                "", nlohmann::json{{"rows", u.rows.size()}}, since(t0)});
+                sha256_file(u.results_path), nlohmann::json{{"rows", u.rows.size()}}, since(t0)});
     ++run.outcome.units_run;
   }
   name_rows(u.rows, u, study);
@@ -465,8 +485,7 @@ void train_stage(Run& run, Plan& plan) {
   }
   const ProtocolOptions study = study_protocol(run.spec);
   for (auto& u : plan.supervised) {
-    const auto record = run.db.find(u.key);
-    if (!run.ctx.force && record && fs::exists(u.results_path)) {
+    if (classifier_done(run, u, run.db.find(u.key))) {
       classifier_unit(run, plan, u, study);  // reads the finished rows
       continue;
     }
@@ -480,6 +499,7 @@ void train_stage(Run& run, Plan& plan) {
 // Stage 2: every probe classifier on every encoder (all threads: heads run in parallel).
 void probe_stage(Run& run, Plan& plan) {
   const ProtocolOptions study = study_protocol(run.spec);
+  run.progress.say("probing: " + std::to_string(plan.probes.size()) + " probe grids");
   for (auto& u : plan.probes) classifier_unit(run, plan, u, study);
 }
 
@@ -517,7 +537,7 @@ void figure_stage(Run& run, Plan& plan, const std::vector<ResultRow>& rows, Repo
   for (size_t d = 0; d < plan.data.size(); ++d) {
     const Dataset& data = plan.data[d];
     for (const auto& arch : run.spec.archs) {
-      const std::string dir = run.ctx.out_dir + "/figures/" + data.name + "-" + arch;
+      const std::string dir = run.ctx.out_dir + "/figures/" + file_part(data.name) + "-" + arch;
       fs::create_directories(dir);
       run.progress.say(data.name + " " + arch + ": drawing figures");
       std::vector<VaeParts> parts;
@@ -605,7 +625,7 @@ void figure_stage(Run& run, Plan& plan, const std::vector<ResultRow>& rows, Repo
       if (r.dataset == data.name) records.push_back(r);
     }
     if (!records.empty()) {
-      const PlotFiles f = plot_accuracy_vs_labels(records, run.ctx.out_dir + "/figures/" + data.name);
+      const PlotFiles f = plot_accuracy_vs_labels(records, run.ctx.out_dir + "/figures/" + file_part(data.name));
       report.figure4.push_back({data.name, f.png, f.svg, f.csv});
     }
   }
@@ -614,6 +634,7 @@ void figure_stage(Run& run, Plan& plan, const std::vector<ResultRow>& rows, Repo
 
 // Stage 4: statistics, claims with forest plots, the report.
 void report_stage(Run& run, Plan& plan, std::vector<ResultRow> rows, ReportData& report, Clock::time_point start) {
+  run.progress.say("writing the report");
   std::vector<VaeOutcome> vaes;
   for (const auto& v : plan.vaes) {
     vaes.push_back({plan.data[v.data].name, v.arch, v.model->name, v.seed_index, v.train.beta,
@@ -661,7 +682,7 @@ void report_stage(Run& run, Plan& plan, std::vector<ResultRow> rows, ReportData&
     std::vector<ResultRow> of_data;
     for (const auto& r : report.rows)
       if (r.dataset == plan.data[d].name) of_data.push_back(r);
-    write_file_atomic(run.ctx.out_dir + "/report/errors-" + plan.data[d].name + ".json",
+    write_file_atomic(run.ctx.out_dir + "/report/errors-" + file_part(plan.data[d].name) + ".json",
                       error_analysis(of_data, plan.data[d].test.labels, 20).dump(1) + "\n");
   }
   run.progress.say("report written: " + run.outcome.report_html);
@@ -674,6 +695,7 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
   validate_study(spec, "study");
   fs::create_directories(ctx.out_dir);
   RunLock lock(ctx.out_dir);
+  remove_stale_temporaries(ctx.out_dir);  // of writes a killed run left half done
   ResultsDb db(ctx.out_dir + "/results.sqlite");
   Progress progress(ctx.log);
   StudyOutcome outcome;

@@ -206,10 +206,12 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
   return read_meta(archive, path);
 }
 
-CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, FlatOptimizer* optimizer,
-                                  bool restore_rng, at::Generator* generator) {
-  torch::serialize::InputArchive archive;
-  open_archive(path, archive);
+namespace {
+
+// Restores from an open archive: one open is one snapshot of the file, so a
+// reader racing a writer's rename gets the old checkpoint or the new one whole.
+CheckpointMeta restore_from(torch::serialize::InputArchive& archive, const std::string& path, torch::nn::Module& vae,
+                           FlatOptimizer* optimizer, bool restore_rng, at::Generator* generator) {
   CheckpointMeta meta = read_meta(archive, path);
   const nlohmann::json digests = read_digests(archive, path);
   const auto expected = tensor_signature(vae);
@@ -260,6 +262,15 @@ CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& va
   return meta;
 }
 
+}  // namespace
+
+CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, FlatOptimizer* optimizer,
+                                  bool restore_rng, at::Generator* generator) {
+  torch::serialize::InputArchive archive;
+  open_archive(path, archive);
+  return restore_from(archive, path, vae, optimizer, restore_rng, generator);
+}
+
 void export_state_dict(const torch::nn::Module& module, const std::string& path) {
   c10::Dict<std::string, torch::Tensor> tensors;
   for (const auto& p : module.named_parameters()) tensors.insert(p.key(), p.value().detach().cpu().contiguous());
@@ -269,7 +280,11 @@ void export_state_dict(const torch::nn::Module& module, const std::string& path)
 }
 
 LoadedVae load_vae(const std::string& path, torch::Device device) {
-  const CheckpointMeta meta = read_checkpoint_meta(path);
+  // Metadata and weights from one open: opening the path twice could pair one
+  // checkpoint's metadata with the next one's weights while `dvae train` rewrites it.
+  torch::serialize::InputArchive archive;
+  open_archive(path, archive);
+  const CheckpointMeta meta = read_meta(archive, path);
   ModelOptions options;
   try {
     options = model_options_from_json(meta.model_options);
@@ -284,7 +299,7 @@ LoadedVae load_vae(const std::string& path, torch::Device device) {
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
-  restore_checkpoint(path, *vae, nullptr, false);
+  restore_from(archive, path, *vae, nullptr, false, nullptr);
   vae->to(device);
   vae->eval();
   return {vae, meta};

@@ -123,6 +123,43 @@ TEST(Plots, LatentKlConfusionAndCurvesRender) {
   expect_svg(curves.svg);
 }
 
+// A gnuplot that draws, then cuts its PNG or SVG short and exits 0: what gnuplot
+// does when its writes fail on a full disk (cairo ignores write errors).
+std::string truncating_gnuplot(const test::TempDir& dir, const std::string& which) {
+  const std::string path = dir.file("gnuplot-" + which);
+  test::write_bytes(path, "#!/bin/sh\n" + find_gnuplot() + " \"$@\" || exit $?\n"
+                          "f=$(printf '%s' \"$2\" | sed -n \"s/.*" + which + "_out='\\([^']*\\)'.*/\\1/p\")\n"
+                          "truncate -s 600 \"$f\"\n");
+  fs::permissions(path, fs::perms::owner_all);
+  return path;
+}
+
+TEST(Plots, TruncatedOutputOfGnuplotNeverBecomesTheFigure) {
+  REQUIRE_GNUPLOT();
+  for (const std::string which : {"png", "svg"}) {
+    test::TempDir dir;
+    PlotOptions options;
+    options.gnuplot = truncating_gnuplot(dir, which);
+    const std::string stem = dir.file("figs/kl");
+    try {
+      plot_latent_kl({3.2, 0.001, 1.1}, "kl", stem, options);
+      FAIL() << which << ": expected an error";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(stem + "." + which + ": gnuplot wrote an incomplete file (is the disk full?)", 0), 0u)
+          << what;
+    }
+    EXPECT_FALSE(fs::exists(stem + "." + which)) << which;
+    for (const auto& e : fs::directory_iterator(dir.file("figs"))) {
+      EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+    }
+    // The real gnuplot draws the same figure whole.
+    const PlotFiles whole = plot_latent_kl({3.2, 0.001, 1.1}, "kl", stem);
+    EXPECT_GT(read_png(whole.png).size(0), 0);
+    expect_svg(whole.svg);
+  }
+}
+
 TEST(Plots, ForestPlotHasOneLinePerIntervalAndItsMargin) {
   test::TempDir dir;
   const PlotFiles f = plot_forest({{"mlp n=1: a - b", 2.5, 0.5, 4.5}, {"mlp n=5: a - b", -1.0, -3.0, 1.0}},

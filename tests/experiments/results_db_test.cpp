@@ -48,6 +48,20 @@ TEST(ResultsDb, NonDatabaseFileIsAClearError) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("(is the file a dvae results database?)"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ResultsDb, ErrorsSayWhatToCheck) {
+  test::TempDir dir;
+  const std::string missing_folder = dir.file("no/such/folder/results.sqlite");
+  try {
+    ResultsDb db(missing_folder);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(missing_folder + ": ", 0), 0u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("(does its folder exist, and is it writable?)"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -1,15 +1,20 @@
 // Implementation of the test helpers in fixtures.h.
 #include "support/fixtures.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "core/random.h"
 
@@ -241,6 +246,61 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
 }
 
 RunResult run_dvae(const std::string& args) { return run_shell(std::string(DVAE_BINARY) + " " + args); }
+
+Background::Background(const std::string& command, const std::string& output_file) {
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const std::string full = "exec " + command + " >" + output_file + " 2>&1 </dev/null";
+    ::execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+}
+
+Background::~Background() { kill(); }
+
+bool Background::running() {
+  if (status_ >= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return true;
+  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return false;
+}
+
+void Background::kill() {
+  if (running()) ::kill(pid_, SIGKILL);
+  wait();
+}
+
+int Background::wait() {
+  if (status_ < 0) {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  return status_;
+}
+
+bool wait_until(const std::function<bool()>& pred, double timeout_seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+bool wait_until_locked(const std::string& path, double timeout_seconds) {
+  return wait_until(
+      [&] {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return false;
+        const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+        ::close(fd);  // also releases the lock if we took it
+        return held;
+      },
+      timeout_seconds);
+}
 
 std::string real_mnist_dir() {
   const char* env = std::getenv("DVAE_TEST_DATA");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -80,6 +81,35 @@ RunResult run_dvae(const std::string& args);
 
 /// Runs a shell command and captures output.
 RunResult run_shell(const std::string& command);
+
+/// A shell command running in the background (stdout and stderr to a file);
+/// killed with SIGKILL and reaped when the object dies, if still running.
+class Background {
+ public:
+  /// Starts `sh -c "exec COMMAND"`; its output goes to output_file.
+  explicit Background(const std::string& command, const std::string& output_file = "/dev/null");
+  ~Background();
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  /// The process id.
+  int pid() const { return pid_; }
+  /// True while it has not exited (reaps it when it has).
+  bool running();
+  /// Sends SIGKILL (if running) and waits for it.
+  void kill();
+  /// Waits for it to exit; returns its exit status (128+signal if killed).
+  int wait();
+
+ private:
+  int pid_ = -1;
+  int status_ = -1;
+};
+
+/// Polls until some process holds an flock(2) on path; false after timeout_seconds.
+bool wait_until_locked(const std::string& path, double timeout_seconds);
+
+/// Polls until pred() holds; false after timeout_seconds.
+bool wait_until(const std::function<bool()>& pred, double timeout_seconds);
 
 /// Folder holding the real MNIST IDX files set-up installed, or "" when absent.
 std::string real_mnist_dir();
