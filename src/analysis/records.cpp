@@ -21,6 +21,12 @@ T field(const nlohmann::json& j, const char* key, const std::string& where) {
   }
 }
 
+// An optional key: fallback when absent, else a value of type T (an error naming the key otherwise).
+template <typename T>
+T field_or(const nlohmann::json& j, const char* key, const T& fallback, const std::string& where) {
+  return j.contains(key) ? field<T>(j, key, where) : fallback;
+}
+
 }  // namespace
 
 std::vector<nlohmann::json> read_json_lines(const std::string& path) {
@@ -50,9 +56,9 @@ std::vector<AccuracyRecord> read_accuracy_records(const std::string& path) {
     require_json_integer_fields(j, where, {"n", "trial", "confusion", "predictions"});
     r.arch = field<std::string>(j, "arch", where);
     r.model = field<std::string>(j, "model", where);
-    r.beta = j.value("beta", 0.0);
+    r.beta = field_or(j, "beta", 0.0, where);
     r.n = field<int64_t>(j, "n", where);
-    r.trial = j.value("trial", int64_t{0});
+    r.trial = field_or(j, "trial", int64_t{0}, where);
     r.accuracy = field<double>(j, "accuracy", where);
     DVAE_CHECK(r.accuracy >= 0.0 && r.accuracy <= 1.0, where, ": accuracy ", r.accuracy, ", expected 0..1");
     DVAE_CHECK(r.n >= 1 || r.n == -1, where, ": n ", r.n, ", expected >= 1 or -1 (full training set)");
@@ -77,7 +83,7 @@ std::vector<EpochRecord> read_training_log(const std::string& path) {
     e.test_recon = field<double>(j, "test_recon", where);
     e.test_kl = field<double>(j, "test_kl", where);
     e.test_elbo = j.contains("test_elbo") ? field<double>(j, "test_elbo", where) : -(e.test_recon + e.test_kl);
-    e.beta = j.value("beta", 0.0);
+    e.beta = field_or(j, "beta", 0.0, where);
     if (j.contains("kl_per_latent")) e.kl_per_latent = field<std::vector<double>>(j, "kl_per_latent", where);
     out.push_back(std::move(e));
   }

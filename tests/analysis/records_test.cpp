@@ -62,6 +62,31 @@ TEST(Records, FloatsWhereIntegersBelongAreErrors) {
   EXPECT_THROW(read_training_log(dir.file("log.jsonl")), Error);
 }
 
+// Found by fuzz_results: an optional key of the wrong type ("beta":[[2,0]]) threw
+// nlohmann's type_error past dvae's errors, a message naming neither file nor key.
+TEST(Records, OptionalKeysOfTheWrongTypeAreErrorsNamingThem) {
+  test::TempDir dir;
+  for (const std::string line : {"{\"arch\":\"mlp\",\"model\":\"x\",\"n\":1,\"accuracy\":0.5,\"beta\":[[2,0]]}",
+                                 "{\"arch\":\"mlp\",\"model\":\"x\",\"n\":1,\"accuracy\":0.5,\"trial\":\"0\"}"}) {
+    write_file_atomic(dir.file("r.jsonl"), line + "\n");
+    try {
+      read_accuracy_records(dir.file("r.jsonl"));
+      FAIL() << "expected an error: " << line;
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(dir.file("r.jsonl") + ": record 1: key \"", 0), 0u) << what;
+    }
+  }
+  write_file_atomic(dir.file("log.jsonl"), "{\"epoch\":1,\"train_recon\":1,\"train_kl\":1,\"test_recon\":1,"
+                                           "\"test_kl\":1,\"beta\":{}}\n");
+  try {
+    read_training_log(dir.file("log.jsonl"));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("key \"beta\""), std::string::npos) << e.what();
+  }
+}
+
 TEST(Records, ReadsTrainingLog) {
   test::TempDir dir;
   write_file_atomic(dir.file("log.jsonl"),
