@@ -21,6 +21,12 @@ T field(const nlohmann::json& j, const char* key, const std::string& where) {
   }
 }
 
+// An optional key: fallback when absent, else a value of type T (an error naming the key otherwise).
+template <typename T>
+T field_or(const nlohmann::json& j, const char* key, const T& fallback, const std::string& where) {
+  return j.contains(key) ? field<T>(j, key, where) : fallback;
+}
+
 }  // namespace
 
 std::vector<nlohmann::json> read_json_lines(const std::string& path) {
@@ -54,7 +60,7 @@ std::vector<EpochRecord> read_training_log(const std::string& path) {
     e.test_recon = field<double>(j, "test_recon", where);
     e.test_kl = field<double>(j, "test_kl", where);
     e.test_elbo = j.contains("test_elbo") ? field<double>(j, "test_elbo", where) : -(e.test_recon + e.test_kl);
-    e.beta = j.value("beta", 0.0);
+    e.beta = field_or(j, "beta", 0.0, where);
     if (j.contains("kl_per_latent")) e.kl_per_latent = field<std::vector<double>>(j, "kl_per_latent", where);
     out.push_back(std::move(e));
   }

@@ -12,6 +12,7 @@
 #include "core/atomic_file.h"
 #include "core/check.h"
 #include "core/json_check.h"
+#include "core/zip_check.h"
 
 namespace dvae {
 namespace {
@@ -23,11 +24,16 @@ const char* const kHint = "expected a checkpoint.pt written by dvae train";
 // First line of a LibTorch error (its messages carry a C++ backtrace).
 std::string first_line(const std::string& what) { return what.substr(0, what.find('\n')); }
 
-// Opens path as an archive; every failure becomes a dvae::Error naming it.
+// Opens path as an archive; every failure becomes a dvae::Error naming it. The
+// file is read once (one snapshot, even while `dvae train` replaces it) and its
+// zip entries checked before LibTorch parses them: its reader checks no CRC-32,
+// and its TorchScript importer crashes on some damaged archives (fuzz_checkpoint).
 void open_archive(const std::string& path, torch::serialize::InputArchive& archive) {
   DVAE_CHECK(std::filesystem::is_regular_file(path), path, ": no such file, ", kHint);
+  const std::string bytes = read_file(path);
   try {
-    archive.load_from(path);
+    check_zip(bytes);
+    archive.load_from(bytes.data(), bytes.size());  // reads every record now: bytes may go
   } catch (const std::exception& e) {
     throw Error(path + ": not a readable checkpoint (" + first_line(e.what()) + "), " + kHint +
                 " (truncated or corrupt?)");

@@ -33,6 +33,22 @@ TEST(Records, BadLogLinesNameFileAndLine) {
   EXPECT_THROW(read_training_log(dir.file("missing.jsonl")), Error);
 }
 
+// Found by fuzz_results: an optional key of the wrong type ("beta":{}) threw
+// nlohmann's type_error past dvae's errors, a message naming neither file nor key.
+TEST(Records, OptionalKeysOfTheWrongTypeAreErrorsNamingThem) {
+  test::TempDir dir;
+  write_file_atomic(dir.file("log.jsonl"), "{\"epoch\":1,\"train_recon\":1,\"train_kl\":1,\"test_recon\":1,"
+                                           "\"test_kl\":1,\"beta\":{}}\n");
+  try {
+    read_training_log(dir.file("log.jsonl"));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind(dir.file("log.jsonl") + ": line 1", 0), 0u) << what;
+    EXPECT_NE(what.find("key \"beta\""), std::string::npos) << what;
+  }
+}
+
 TEST(Records, ReadsTrainingLog) {
   test::TempDir dir;
   write_file_atomic(dir.file("log.jsonl"),

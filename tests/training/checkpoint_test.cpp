@@ -95,7 +95,7 @@ TEST(Checkpoint, CorruptFileIsAnError) {
   expect_error_naming([&] { load_vae(path); }, path);
 
   // One flipped byte inside a weight tensor's data (found by its bytes in the
-  // file): LibTorch's reader does not check the zip's CRCs, dvae's digest must.
+  // file): LibTorch's reader does not check the zip's CRCs, dvae must (check_zip).
   const torch::Tensor w = saved->named_parameters()["encoder.fc1.weight"].contiguous();
   const std::string raw(static_cast<const char*>(w.data_ptr()), 64);
   const size_t at = bytes.find(raw);
@@ -103,7 +103,7 @@ TEST(Checkpoint, CorruptFileIsAnError) {
   std::string bad = bytes;
   bad[at + 5] = static_cast<char>(bad[at + 5] ^ 0x10);
   write_file_atomic(path, bad);
-  expect_error_naming([&] { load_vae(path); }, path, "checksum");
+  expect_error_naming([&] { load_vae(path); }, path, "has CRC-32");
 
   // Garbage anywhere (64 bytes at 16 places): an error, or (in padding or
   // duplicated headers) exactly the saved weights, never other weights.
