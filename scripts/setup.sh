@@ -15,7 +15,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-openmp libopenblas-openmp-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  zlib1g-dev libpng-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
+  zlib1g-dev libpng-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcpp-httplib-dev
   libgtest-dev gnuplot-nox python3 python3-torch
   dataset-fashion-mnist chromium
 )
