@@ -74,6 +74,25 @@ TEST(ServeExplorer, ProbeTrainsOnNLabelsPerClassOrTheWholeTrainingSet) {
   EXPECT_LE(acc, 1.0);
 }
 
+TEST(ServeExplorer, CnnModelsDecodeAndEncodeLikeTheirModules) {
+  test::TempDir dir;
+  test::write_synthetic_mnist(dir.file("data"), 20, 10, 28);
+  ModelOptions cnn;
+  cnn.arch = "cnn";
+  cnn.latent_dim = 6;
+  Vae vae = test::save_untrained_vae(dir.file("cnn.pt"), cnn, 6.0, 7);
+  vae->eval();
+  const Explorer ex({{"cnn", dir.file("cnn.pt")}}, load_dataset_dir(dir.file("data")));
+  const torch::Tensor z = torch::randn({3, 6});
+  const torch::Tensor images = ex.model(0).decode(z);
+  ASSERT_EQ(images.sizes(), (std::vector<int64_t>{3, 28, 28}));
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(images, torch::sigmoid(vae->decoder()->decode(z)).squeeze(1), 1e-5, 1e-6));
+  const torch::Tensor x = torch::rand({2, 1, 28, 28});
+  EXPECT_TRUE(torch::allclose(ex.model(0).encode(x).mu, vae->encoder()->encode(x).mu, 1e-5, 1e-6));
+  EXPECT_EQ(ex.model(0).kl().size(), 6u);
+}
+
 TEST(ServeExplorer, ModelsOfAnotherImageSizeOrMissingFilesAreErrorsNamingThem) {
   test::TempDir dir;
   test::write_synthetic_mnist(dir.file("data"), 20, 10, 8);

@@ -272,6 +272,15 @@ TEST(ServeHttp, SigintAndSigtermStopTheServerCleanly) {
   }
 }
 
+TEST(ServeHttp, AnotherAddressNeedsAllowRemoteAndPrintsAWarning) {
+  test::ServeProcess s(serve_args("--host 0.0.0.0 --allow-remote"));
+  ASSERT_GT(s.port(), 0) << s.err();
+  EXPECT_NE(s.out().find("http://0.0.0.0:"), std::string::npos) << s.out();
+  EXPECT_NE(s.err().find("warning: dvae serve listens on 0.0.0.0:"), std::string::npos) << s.err();
+  // Not on loopback only, so any Host header is answered (the user chose to be reachable).
+  EXPECT_EQ(status_of(raw_http(s.port(), get("/api/models", "machine.example:8080"))), 200);
+}
+
 TEST(ServeHttp, ASecondServerOnTheSamePortIsAnErrorNamingThePort) {
   test::ServeProcess s(serve_args());
   ASSERT_GT(s.port(), 0) << s.err();

@@ -93,7 +93,7 @@ class ServeProcess {
       read_some(200);
       // The URL comes first, then one line per model, then "Ctrl-C stops".
       if (out_.find("Ctrl-C stops") != std::string::npos &&
-          std::regex_search(out_, m, std::regex("http://127\\.0\\.0\\.1:(\\d+)/"))) {
+          std::regex_search(out_, m, std::regex("http://[^/\\s]+:(\\d+)/"))) {
         port_ = std::stoi(m[1].str());
         break;
       }
