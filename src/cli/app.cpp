@@ -42,6 +42,7 @@ std::unique_ptr<CLI::App> make_app(GlobalOptions& global) {
   add_reconstruct_command(*app, global);
   add_sample_command(*app, global);
   add_plot_command(*app, global);
+  add_serve_command(*app, global);
   for (auto* sub : app->get_subcommands({})) sub->configurable(true);
   return app;
 }

@@ -31,6 +31,8 @@ void add_traverse_command(CLI::App& app, GlobalOptions& global);
 void add_reconstruct_command(CLI::App& app, GlobalOptions& global);
 /// `dvae sample`: images decoded from prior samples.
 void add_sample_command(CLI::App& app, GlobalOptions& global);
+/// `dvae serve`: the latent explorer, a page and a JSON API over trained VAEs.
+void add_serve_command(CLI::App& app, GlobalOptions& global);
 /// `dvae plot`: Figure 4, confusion maps, galleries, training curves, per-latent KL.
 void add_plot_command(CLI::App& app, GlobalOptions& global);
 

@@ -1,6 +1,8 @@
 // The study report: one document model written as HTML and Markdown at once.
 #include "experiments/report.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <iomanip>
 #include <map>
@@ -123,6 +125,10 @@ class Doc {
     if (h.empty()) return;
     html_ << "<p>" << h << "</p>\n";
     md_ << m << "\n\n";
+  }
+  void code(const std::string& text) {
+    html_ << "<pre><code>" << html_escape(text) << "</code></pre>\n";
+    md_ << "```sh\n" << text << "\n```\n\n";
   }
   std::string html() const { return html_.str(); }
   std::string md() const { return md_.str(); }
@@ -270,6 +276,39 @@ void vae_section(Doc& doc, const ReportData& data) {
   }
 }
 
+// text as one shell word (single-quoted unless it is made of safe characters).
+std::string shell_word(const std::string& text) {
+  const bool safe = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string("_-./=:+,@").find(c) != std::string::npos;
+  });
+  if (safe) return text;
+  std::string out = "'";
+  for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The `dvae serve` command that opens this report's VAEs in the browser, one per (data set, architecture).
+void explore_section(Doc& doc, const ReportData& data) {
+  std::vector<std::pair<std::string, std::string>> commands;  // (data set arch, command)
+  for (const auto& v : data.vaes) {
+    if (v.checkpoint.empty()) continue;
+    const std::string group = v.dataset + " " + v.arch;
+    auto it = std::find_if(commands.begin(), commands.end(), [&](const auto& c) { return c.first == group; });
+    if (it == commands.end()) it = commands.insert(commands.end(), {group, "dvae serve"});
+    it->second += " \\\n    --checkpoint " + shell_word(v.model + "=" + v.checkpoint);
+  }
+  if (commands.empty()) return;
+  doc.h(2, "Explore these models", "explore");
+  doc.p("Move each latent and watch the image change, draw a digit or pick a test image and see its code, with the "
+        "models side by side: run the command (build/dvae from a source tree) and open the URL it prints (it listens "
+        "on 127.0.0.1 only). Add --classifier probe:10 for each model's class probabilities from a probe on 10 "
+        "labels per class.");
+  for (const auto& [group, command] : commands) {
+    if (commands.size() > 1) doc.p(group + ":");
+    doc.code(command);
+  }
+}
+
 }  // namespace
 
 std::string write_report(const ReportData& data, const std::string& report_dir) {
@@ -294,6 +333,7 @@ std::string write_report(const ReportData& data, const std::string& report_dir) 
     doc.links({{"SVG", f.svg}, {"plotted numbers (CSV)", f.csv}});
   }
   vae_section(doc, data);
+  explore_section(doc, data);
   for (const auto& a : data.archs) {
     doc.h(2, "Reconstructions and errors: " + a.dataset + " " + a.arch);
     doc.figure(a.recon_random, a.arch + ": " + a.recon_caption);

@@ -29,6 +29,7 @@ struct VaeReport {
   std::string kl_chart;     ///< per-latent KL bar chart (PNG)
   std::string curves;       ///< training curves (PNG)
   std::string samples;      ///< prior samples (PNG)
+  std::string checkpoint;   ///< its checkpoint.pt (absolute), for the `dvae serve` command
 };
 
 /// Figures of one (data set, architecture) that compare models.

@@ -559,6 +559,7 @@ void figure_stage(Run& run, Plan& plan, const std::vector<ResultRow>& rows, Repo
         vr.epochs = v.train.epochs;
         vr.stats = v.stats;
         vr.seconds = v.seconds;
+        vr.checkpoint = fs::absolute(v.checkpoint).string();
         const std::string stem = dir + "/vae" + std::to_string(names.size() - 1);
         const std::string title = data.name + " " + arch + " " + v.model->name + ", beta " + number_text(v.train.beta);
         const nlohmann::json in = {{"checkpoint", v.checkpoint_sha}};

@@ -62,5 +62,34 @@ TEST(Png, ToUint8RoundsAndClamps) {
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(b[static_cast<int64_t>(i)].item<int64_t>(), expected[i]);
 }
 
+TEST(Png, InMemoryRoundTripEqualsTheFile) {
+  test::TempDir dir;
+  torch::manual_seed(4);
+  const auto grey = torch::randint(0, 256, {9, 13}, torch::kUInt8);
+  const auto rgb = torch::randint(0, 256, {5, 7, 3}, torch::kUInt8);
+  EXPECT_TRUE(torch::equal(decode_png(encode_png(grey), 64), grey));
+  EXPECT_TRUE(torch::equal(decode_png(encode_png(rgb), 64), rgb));
+  write_png(dir.file("g.png"), grey);
+  EXPECT_TRUE(torch::equal(read_png(dir.file("g.png")), decode_png(encode_png(grey), 64)));
+}
+
+TEST(Png, DecodeRefusesGarbageTruncationAndOversizeNamingWhat) {
+  const std::string png = encode_png(torch::zeros({20, 30}, torch::kUInt8));
+  for (const std::string& bad : {std::string(), std::string("not a png"), png.substr(0, png.size() / 2)}) {
+    try {
+      decode_png(bad, 64, "upload");
+      FAIL() << "expected an error for " << bad.size() << " bytes";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("upload"), std::string::npos) << e.what();
+    }
+  }
+  try {
+    decode_png(png, 25, "upload");  // 30 wide
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("a 30x20 PNG, expected at most 25x25"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace dvae

@@ -69,4 +69,29 @@ TEST(WriteReport, WritesHtmlMarkdownClaimsAndCopiesImages) {
   EXPECT_EQ(summary["claims"][0]["verdict"], "supported");
 }
 
+TEST(WriteReport, ExploreSectionGivesTheServeCommandForEachDataSetAndArchitecture) {
+  test::TempDir dir;
+  ReportData d;
+  for (const auto& [arch, model] : {std::pair<std::string, std::string>{"mlp", "standard"}, {"mlp", "beta 4"},
+                                    {"cnn", "standard"}}) {
+    VaeReport v;
+    v.dataset = "mnist";
+    v.arch = arch;
+    v.model = model;
+    v.checkpoint = "/runs/vae/" + arch + "-" + model + "/checkpoint.pt";
+    v.stats = nlohmann::json::object();
+    d.vaes.push_back(v);
+  }
+  write_report(d, dir.file("report"));
+  const std::string md = read_file(dir.file("report/report.md"));
+  EXPECT_NE(md.find("## Explore these models"), std::string::npos) << md;
+  EXPECT_NE(md.find("dvae serve \\\n    --checkpoint standard=/runs/vae/mlp-standard/checkpoint.pt \\\n    "
+                    "--checkpoint 'beta 4=/runs/vae/mlp-beta 4/checkpoint.pt'\n"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("--checkpoint standard=/runs/vae/cnn-standard/checkpoint.pt"), std::string::npos);
+  EXPECT_NE(read_file(dir.file("report/index.html")).find("<h2 id=\"explore\">Explore these models</h2>"),
+            std::string::npos);
+}
+
 }  // namespace dvae
