@@ -162,6 +162,58 @@ inline int neighbourhood(const uint8_t* b, int stride, int r, int c) {
          (p[stride + 1] ? 256 : 0);
 }
 
+// The medial axis's tie-breaker: NumPy's np.random.default_rng(42).permutation(n),
+// reproduced draw for draw (skimage calls it with the seed Morpho-MNIST passes,
+// rng=42): PCG64 (XSL-RR 128/64; the state after SeedSequence(42), as NumPy reports
+// it), 32-bit draws taken from the two halves of each 64-bit output, bounded by
+// masking and rejection (random_interval), and a Fisher-Yates shuffle from the end.
+class NumpyPcg64 {
+ public:
+  NumpyPcg64()
+      : state_((static_cast<unsigned __int128>(0xcea44f6798798f2aULL) << 64) | 0xacbc7c9d68860ac8ULL),
+        inc_((static_cast<unsigned __int128>(0xfa505436c9a8416eULL) << 64) | 0x66caf2e28d25abffULL) {}
+  uint64_t next64() {
+    const unsigned __int128 mult = (static_cast<unsigned __int128>(0x2360ed051fc65da4ULL) << 64) | 0x4385df649fccf645ULL;
+    state_ = state_ * mult + inc_;
+    const uint64_t x = static_cast<uint64_t>(state_ >> 64) ^ static_cast<uint64_t>(state_);
+    const unsigned rot = static_cast<unsigned>(state_ >> 122);
+    return (x >> rot) | (x << ((64 - rot) & 63));
+  }
+  uint32_t next32() {
+    if (has_half_) {
+      has_half_ = false;
+      return half_;
+    }
+    const uint64_t v = next64();
+    has_half_ = true;
+    half_ = static_cast<uint32_t>(v >> 32);
+    return static_cast<uint32_t>(v);
+  }
+  // Uniform in [0, max] (NumPy's random_interval).
+  uint64_t interval(uint64_t max) {
+    if (max == 0) return 0;
+    uint64_t mask = max;
+    for (int shift = 1; shift <= 32; shift *= 2) mask |= mask >> shift;
+    uint64_t v;
+    do {
+      v = (max <= 0xffffffffULL ? next32() : next64()) & mask;
+    } while (v > max);
+    return v;
+  }
+
+ private:
+  unsigned __int128 state_, inc_;
+  bool has_half_ = false;
+  uint32_t half_ = 0;
+};
+
+void numpy_permutation_seed42(std::vector<uint32_t>& out, size_t n) {
+  out.resize(n);
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint32_t>(i);
+  NumpyPcg64 rng;
+  for (size_t i = n; i-- > 1;) std::swap(out[i], out[static_cast<size_t>(rng.interval(i))]);
+}
+
 // np.interp(x, xp, fp) for nondecreasing xp.
 double interp(double x, const std::vector<double>& xp, const std::vector<double>& fp) {
   const size_t n = xp.size();
@@ -199,7 +251,7 @@ class Measurer {
     if (!nonempty) return {};
     const int64_t area_px = binarise_and_distance();
     timings.distance += seconds_since(t);
-    medial_axis();
+    medial_axis(area_px);
     timings.skeleton += seconds_since(t);
     Morphometrics m = measures(area_px);
     timings.measures += seconds_since(t);
@@ -294,25 +346,29 @@ class Measurer {
   }
 
   // Step 3: skimage's medial_axis. Foreground pixels are visited once, in order of
-  // increasing distance, then cornerness, then raster position (the reference breaks
-  // the last ties at random), and removed unless keep[] says otherwise.
-  void medial_axis() {
+  // increasing distance, then cornerness, then the reference's random tie-breaker
+  // (the same permutation, see NumpyPcg64), and removed unless keep[] says otherwise.
+  void medial_axis(int64_t count) {
     const SkeletonTables& tables = skeleton_tables();
     const int stride = ww_ + 2;
+    numpy_permutation_seed42(tiebreak_, static_cast<size_t>(count));
+    pos_of_.resize(static_cast<size_t>(count));
     order_.clear();
+    size_t k = 0;  // foreground pixels in raster order
     for (int r = 0; r < hh_; ++r) {
       const float* d = dist_.ptr<float>(r);
       for (int c = 0; c < ww_; ++c) {
         if (!binary_[static_cast<size_t>(r + 1) * stride + c + 1]) continue;
         const uint64_t d2 = static_cast<uint64_t>(std::lround(static_cast<double>(d[c]) * d[c]));
         const uint64_t corner = tables.corner[static_cast<size_t>(neighbourhood(binary_.data(), stride, r + 1, c + 1))];
-        const uint64_t pos = static_cast<uint64_t>(r) * static_cast<uint64_t>(ww_) + static_cast<uint64_t>(c);
-        order_.push_back(d2 << 36 | corner << 32 | pos);
+        const uint32_t tie = tiebreak_[k++];
+        pos_of_[tie] = r * ww_ + c;
+        order_.push_back(d2 << 36 | corner << 32 | tie);
       }
     }
     std::sort(order_.begin(), order_.end());
     for (const uint64_t key : order_) {
-      const int pos = static_cast<int>(key & 0xffffffffu);
+      const int pos = pos_of_[static_cast<size_t>(key & 0xffffffffu)];
       const int r = pos / ww_ + 1, c = pos % ww_ + 1;
       binary_[static_cast<size_t>(r) * stride + c] = tables.keep[static_cast<size_t>(neighbourhood(binary_.data(), stride, r, c))];
     }
@@ -400,7 +456,9 @@ class Measurer {
   std::vector<uint8_t> binary_;   // [HH+2][WW+2] binary image, then skeleton, zero border
   cv::Mat mask_;                  // [HH][WW] binary image for the distance transform
   cv::Mat dist_;                  // [HH][WW] float distance to the background
-  std::vector<uint64_t> order_;   // foreground pixels, sort keys
+  std::vector<uint64_t> order_;   // foreground pixels, sort keys (distance^2, cornerness, tie-breaker)
+  std::vector<uint32_t> tiebreak_;  // tie-breaker of the k-th foreground pixel in raster order
+  std::vector<int> pos_of_;       // raster position of each tie-breaker value
   std::vector<double> hcdf_, vcdf_, hloc_, vloc_;
   int row_lo_ = 0, row_hi_ = -1;
 };

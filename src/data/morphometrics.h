@@ -18,9 +18,12 @@
 //      the skeleton / 4; slant = atan(-u11/u02) of the hi-res image's central moments
 //      (radians, positive = leaning right, like italics); width and height = sides
 //      of the sheared bounding parallelogram holding 98% of the hi-res image's mass.
-// Differences from the reference (measured in the README): the medial axis breaks
-// ties in raster order instead of NumPy's random permutation (rng=42), and the
-// image border counts as foreground-free padding in the distance transform.
+// The medial axis breaks ties with the very permutation the reference draws
+// (NumPy's default_rng(42), reproduced in C++), so skeletons agree pixel for
+// pixel. Differences from the reference (measured in the README) come from
+// float arithmetic in the upscaling (a hi-res grey level off by one now and
+// then) and from one degenerate case: an image of a single row has slant 0
+// here and NaN there.
 #pragma once
 
 #include <torch/torch.h>
