@@ -49,6 +49,12 @@ void run_factors(const FactorsArgs& a, const GlobalOptions& global) {
                                   : "measured in " + std::to_string(stats.seconds).substr(0, 5) + " s" +
                                         (stats.cache_file.empty() ? "" : ", cached in " + stats.cache_file))
               << std::endl;
+    if (!stats.cache_hit) {
+      const MorphometricsTimings& t = stats.stages;
+      std::cout << std::fixed << std::setprecision(2) << "  CPU seconds by stage: upscale " << t.upscale
+                << ", binarise + distance transform " << t.distance << ", skeleton " << t.skeleton << ", measures "
+                << t.measures << std::endl;
+    }
   }
 }
 

@@ -100,7 +100,7 @@ FactorTable factor_table(const ImageSet& set, const FactorTableOptions& options,
   }
   if (!morpho.defined()) {
     const auto start = std::chrono::steady_clock::now();
-    morpho = measure_images(set.images.narrow(0, 0, n));
+    morpho = measure_images(set.images.narrow(0, 0, n), {}, &local.stages);
     local.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!options.cache_dir.empty()) {
       fs::create_directories(options.cache_dir);

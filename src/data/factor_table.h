@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "data/image_set.h"
+#include "data/morphometrics.h"
 
 namespace dvae {
 
@@ -37,6 +38,7 @@ struct FactorTableStats {
   bool cache_hit = false;    ///< the morphometrics came from the cache
   std::string cache_file;    ///< the cache file read or written ("" without a cache)
   double seconds = 0.0;      ///< time spent measuring (0 on a cache hit)
+  MorphometricsTimings stages;  ///< per-stage seconds summed over threads (zeros on a cache hit)
 };
 
 /// The cache key of one split of a data set: the first 16 hex digits of its

@@ -11,7 +11,7 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
+#include <ctime>
 #include <cmath>
 #include <mutex>
 
@@ -20,11 +20,16 @@
 namespace dvae {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// CPU time of the calling thread, in seconds: stage timings that mean something on a loaded machine.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
-double seconds_since(Clock::time_point& t) {
-  const Clock::time_point now = Clock::now();
-  const double s = std::chrono::duration<double>(now - t).count();
+double seconds_since(double& t) {
+  const double now = thread_cpu_seconds();
+  const double s = now - t;
   t = now;
   return s;
 }
@@ -223,6 +228,17 @@ double interp(double x, const std::vector<double>& xp, const std::vector<double>
   return fp[j] + (x - xp[j]) * (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]);
 }
 
+// An inclusive box of rows r0..r1 and columns c0..c1 (empty while r1 < r0).
+struct Box {
+  int r0 = 0, r1 = -1, c0 = 0, c1 = -1;
+  void add(int r, int c) {
+    r0 = std::min(r0, r), r1 = std::max(r1, r), c0 = std::min(c0, c), c1 = std::max(c1, c);
+  }
+};
+
+// Working pixels beyond the ink where the upscaled image is computed (7 input pixels at scale 4).
+constexpr int kZoomReach = 28;
+
 // Everything one thread reuses from image to image.
 class Measurer {
  public:
@@ -240,12 +256,17 @@ class Measurer {
                ", expected a value in (0, 1)");
     DVAE_CHECK(options.bound_frac >= 0.0 && options.bound_frac < 1.0, "morphometrics: bound_frac ",
                options.bound_frac, ", expected a value in [0, 1)");
+    zoom_cols_t_.resize(zoom_cols_.size());
+    for (int o = 0; o < ww_; ++o) {
+      for (int c = 0; c < w_; ++c) zoom_cols_t_[static_cast<size_t>(c) * ww_ + o] = zoom_cols_[static_cast<size_t>(o) * w_ + c];
+    }
+    col_line_.resize(static_cast<size_t>(ww_));
     for (int t = 0; t < ww_; ++t) hloc_[static_cast<size_t>(t)] = t;
     for (int t = 0; t < hh_; ++t) vloc_[static_cast<size_t>(t)] = t;
   }
 
   Morphometrics measure(const uint8_t* pixels, MorphometricsTimings& timings) {
-    Clock::time_point t = Clock::now();
+    double t = thread_cpu_seconds();
     const bool nonempty = upscale(pixels);
     timings.upscale += seconds_since(t);
     if (!nonempty) return {};
@@ -260,88 +281,135 @@ class Measurer {
 
  private:
   // Step 1: hires_ = trunc(255 * gauss(clip(zoom(image / 255)))); false when the image is flat.
+  // With a black background only a window around the digit is computed: farther
+  // than kZoomReach working pixels from any ink the spline's ringing stays below
+  // 1e-3 (its weights decay by 0.268 per input pixel), which truncates to 0 after
+  // the blur like the reference's; everything outside hires_box_ is 0.
   bool upscale(const uint8_t* pixels) {
     const auto [lo_it, hi_it] = std::minmax_element(pixels, pixels + static_cast<ptrdiff_t>(h_) * w_);
     const float lo = *lo_it / 255.0f, hi = *hi_it / 255.0f;
     if (*lo_it == *hi_it) return false;
-    // Columns: tmp_[r][o] = sum_c zoom_cols[o][c] x[r][c]   [H,W] -> [H,WW]
-    std::fill(tmp_.begin(), tmp_.end(), 0.0f);
-    row_lo_ = h_;
-    row_hi_ = -1;
+    Box ink{h_, -1, w_, -1};
     for (int r = 0; r < h_; ++r) {
+      for (int c = 0; c < w_; ++c) {
+        if (pixels[r * w_ + c] != *lo_it) ink.add(r, c);
+      }
+    }
+    if (s_ == 1) {  // the reference neither resizes nor smooths at scale 1
+      std::copy(pixels, pixels + static_cast<ptrdiff_t>(h_) * w_, hires_.begin());
+      hires_box_ = {0, hh_ - 1, 0, ww_ - 1};
+      return true;
+    }
+    const int reach = *lo_it == 0 ? kZoomReach : std::max(hh_, ww_);
+    const Box win{std::max(0, ink.r0 * s_ - reach), std::min(hh_ - 1, ink.r1 * s_ + s_ - 1 + reach),
+                  std::max(0, ink.c0 * s_ - reach), std::min(ww_ - 1, ink.c1 * s_ + s_ - 1 + reach)};
+    // Columns: tmp_[r][o] = sum_c zoom_cols[o][c] x[r][c]   [H,W] -> [H,WW], o in the window
+    std::fill(tmp_.begin(), tmp_.end(), 0.0f);
+    const int r_lo = *lo_it == 0 ? ink.r0 : 0, r_hi = *lo_it == 0 ? ink.r1 : h_ - 1;
+    for (int r = r_lo; r <= r_hi; ++r) {
       float* out = tmp_.data() + static_cast<size_t>(r) * ww_;
       for (int c = 0; c < w_; ++c) {
         const uint8_t v = pixels[r * w_ + c];
         if (v == 0) continue;
-        row_lo_ = std::min(row_lo_, r);
-        row_hi_ = std::max(row_hi_, r);
         const float x = v / 255.0f;
-        for (int o = 0; o < ww_; ++o) out[o] += x * zoom_cols_[static_cast<size_t>(o) * w_ + c];
+        const float* zc = zoom_cols_t_.data() + static_cast<size_t>(c) * ww_;
+        for (int o = win.c0; o <= win.c1; ++o) out[o] += x * zc[o];
       }
     }
     // Rows: up_[o][:] = sum_r zoom_rows[o][r] tmp_[r][:]   [H,WW] -> [HH,WW], then clip.
-    for (int o = 0; o < hh_; ++o) {
+    std::fill(up_.begin(), up_.end(), 0.0f);
+    for (int o = win.r0; o <= win.r1; ++o) {
       float* out = up_.data() + static_cast<size_t>(o) * ww_;
-      std::fill(out, out + ww_, 0.0f);
-      for (int r = row_lo_; r <= row_hi_; ++r) {
+      for (int r = r_lo; r <= r_hi; ++r) {
         const float a = zoom_rows_[static_cast<size_t>(o) * h_ + r];
         const float* in = tmp_.data() + static_cast<size_t>(r) * ww_;
-        for (int k = 0; k < ww_; ++k) out[k] += a * in[k];
+        for (int k = win.c0; k <= win.c1; ++k) out[k] += a * in[k];
       }
-      for (int k = 0; k < ww_; ++k) out[k] = std::clamp(out[k], lo, hi);  // resize(clip=True)
-    }
-    if (s_ == 1) {  // the reference neither resizes nor smooths at scale 1
-      for (size_t k = 0; k < up_.size(); ++k) hires_[k] = pixels[k];
-      return true;
+      for (int k = win.c0; k <= win.c1; ++k) out[k] = std::clamp(out[k], lo, hi);  // resize(clip=True)
     }
     // Gaussian smoothing, half-sample reflection at the edges (skimage's mode "reflect").
     const int radius = static_cast<int>(gauss_.size() / 2);
-    for (int o = 0; o < hh_; ++o) {  // along rows: blur_[o][k] = sum_d g[d] up_[o][k+d]
+    const Box blur{std::max(0, win.r0 - radius), std::min(hh_ - 1, win.r1 + radius), std::max(0, win.c0 - radius),
+                   std::min(ww_ - 1, win.c1 + radius)};
+    for (int o = win.r0; o <= win.r1; ++o) {  // along rows: blur_[o][k] = sum_d g[d] up_[o][k+d]
       const float* in = up_.data() + static_cast<size_t>(o) * ww_;
       float* out = blur_.data() + static_cast<size_t>(o) * ww_;
-      for (int k = 0; k < ww_; ++k) {
+      const int k0 = std::max(blur.c0, radius), k1 = std::min(blur.c1, ww_ - 1 - radius);  // no reflection needed
+      std::fill(out + k0, out + k1 + 1, 0.0f);
+      for (int d = -radius; d <= radius; ++d) {  // tap by tap, so that the loop over k vectorises
+        const float g = gauss_[static_cast<size_t>(d + radius)];
+        for (int k = k0; k <= k1; ++k) out[k] += g * in[k + d];
+      }
+      for (int k = blur.c0; k <= blur.c1; ++k) {
+        if (k >= k0 && k <= k1) continue;
         float v = 0.0f;
-        if (k >= radius && k + radius < ww_) {
-          for (int d = -radius; d <= radius; ++d) v += gauss_[static_cast<size_t>(d + radius)] * in[k + d];
-        } else {
-          for (int d = -radius; d <= radius; ++d) v += gauss_[static_cast<size_t>(d + radius)] * in[reflect_index(k + d, ww_)];
-        }
+        for (int d = -radius; d <= radius; ++d) v += gauss_[static_cast<size_t>(d + radius)] * in[reflect_index(k + d, ww_)];
         out[k] = v;
       }
     }
-    std::fill(up_.begin(), up_.end(), 0.0f);
-    for (int o = 0; o < hh_; ++o) {  // along columns: up_[o][:] = sum_d g[d] blur_[o+d][:]
-      float* out = up_.data() + static_cast<size_t>(o) * ww_;
+    std::fill(hires_.begin(), hires_.end(), 0);
+    for (int o = blur.r0; o <= blur.r1; ++o) {  // along columns: line[:] = sum_d g[d] blur_[o+d][:]
+      float* line = col_line_.data();
+      std::fill(line + blur.c0, line + blur.c1 + 1, 0.0f);
       for (int d = -radius; d <= radius; ++d) {
+        const int src = reflect_index(o + d, hh_);
+        if (src < win.r0 || src > win.r1) continue;  // rows outside the window are 0
         const float g = gauss_[static_cast<size_t>(d + radius)];
-        const float* in = blur_.data() + static_cast<size_t>(reflect_index(o + d, hh_)) * ww_;
-        for (int k = 0; k < ww_; ++k) out[k] += g * in[k];
+        const float* in = blur_.data() + static_cast<size_t>(src) * ww_;
+        for (int k = blur.c0; k <= blur.c1; ++k) line[k] += g * in[k];
+      }
+      uint8_t* h = hires_.data() + static_cast<size_t>(o) * ww_;
+      for (int k = blur.c0; k <= blur.c1; ++k) {
+        h[k] = static_cast<uint8_t>(std::clamp(255.0f * line[k], 0.0f, 255.0f));  // truncation, as astype(uint8)
       }
     }
-    for (size_t k = 0; k < up_.size(); ++k) {
-      hires_[k] = static_cast<uint8_t>(std::clamp(255.0f * up_[k], 0.0f, 255.0f));  // truncation, as astype(uint8)
-    }
+    hires_box_ = blur;
     return true;
   }
 
   // Step 2: binary image (zero border of one pixel) and its exact Euclidean distance
-  // transform; returns the number of foreground pixels.
+  // transform inside the foreground's box grown by one pixel (the nearest background
+  // pixel of any foreground pixel lies there); returns the number of foreground pixels.
   int64_t binarise_and_distance() {
-    const auto [lo_it, hi_it] = std::minmax_element(hires_.begin(), hires_.end());
-    const double threshold = *lo_it + (*hi_it - *lo_it) * options_.threshold;
+    const Box& hb = hires_box_;
+    int lo = 255, hi = 0;
+    for (int r = hb.r0; r <= hb.r1; ++r) {
+      const uint8_t* row = hires_.data() + static_cast<size_t>(r) * ww_;
+      for (int c = hb.c0; c <= hb.c1; ++c) {
+        lo = std::min<int>(lo, row[c]);
+        hi = std::max<int>(hi, row[c]);
+      }
+    }
+    if (hb.r0 > 0 || hb.r1 < hh_ - 1 || hb.c0 > 0 || hb.c1 < ww_ - 1) lo = 0;  // zeros outside the box
+    const double threshold = lo + (hi - lo) * options_.threshold;
     const int stride = ww_ + 2;
     std::fill(binary_.begin(), binary_.end(), 0);
     int64_t count = 0;
-    for (int r = 0; r < hh_; ++r) {
-      uint8_t* row = mask_.ptr<uint8_t>(r);
-      for (int c = 0; c < ww_; ++c) {
-        const bool on = hires_[static_cast<size_t>(r) * ww_ + c] >= threshold;
-        row[c] = on ? 255 : 0;
-        binary_[static_cast<size_t>(r + 1) * stride + c + 1] = on;
-        count += on;
+    Box fg{hh_, -1, ww_, -1};
+    for (int r = hb.r0; r <= hb.r1; ++r) {
+      const uint8_t* row = hires_.data() + static_cast<size_t>(r) * ww_;
+      uint8_t* b = binary_.data() + static_cast<size_t>(r + 1) * stride + 1;
+      for (int c = hb.c0; c <= hb.c1; ++c) {
+        const bool on = row[c] >= threshold;
+        b[c] = on;
+        if (on) {
+          ++count;
+          fg.add(r, c);
+        }
       }
     }
-    cv::distanceTransform(mask_, dist_, cv::DIST_L2, cv::DIST_MASK_PRECISE, CV_32F);
+    fg_box_ = fg;
+    if (count == 0) return 0;
+    const cv::Rect roi(std::max(0, fg.c0 - 1), std::max(0, fg.r0 - 1), 0, 0);
+    const cv::Rect area(roi.x, roi.y, std::min(ww_ - 1, fg.c1 + 1) - roi.x + 1, std::min(hh_ - 1, fg.r1 + 1) - roi.y + 1);
+    for (int r = area.y; r < area.y + area.height; ++r) {
+      uint8_t* m = mask_.ptr<uint8_t>(r);
+      const uint8_t* b = binary_.data() + static_cast<size_t>(r + 1) * stride + 1;
+      for (int c = area.x; c < area.x + area.width; ++c) m[c] = b[c] ? 255 : 0;
+    }
+    cv::Mat dist_roi = dist_(area);
+    cv::distanceTransform(mask_(area), dist_roi, cv::DIST_L2, cv::DIST_MASK_PRECISE, CV_32F);
+    DVAE_CHECK(dist_roi.data == dist_(area).data, "morphometrics: the distance transform reallocated its output");
     return count;
   }
 
@@ -355,9 +423,9 @@ class Measurer {
     pos_of_.resize(static_cast<size_t>(count));
     order_.clear();
     size_t k = 0;  // foreground pixels in raster order
-    for (int r = 0; r < hh_; ++r) {
+    for (int r = fg_box_.r0; r <= fg_box_.r1; ++r) {
       const float* d = dist_.ptr<float>(r);
-      for (int c = 0; c < ww_; ++c) {
+      for (int c = fg_box_.c0; c <= fg_box_.c1; ++c) {
         if (!binary_[static_cast<size_t>(r + 1) * stride + c + 1]) continue;
         const uint64_t d2 = static_cast<uint64_t>(std::lround(static_cast<double>(d[c]) * d[c]));
         const uint64_t corner = tables.corner[static_cast<size_t>(neighbourhood(binary_.data(), stride, r + 1, c + 1))];
@@ -383,9 +451,9 @@ class Measurer {
     // Length: per skeleton pixel, 1 for a right or lower neighbour, sqrt 2 for a lower-left or lower-right one.
     double length = 0.0, dist_sum = 0.0;
     int64_t skel_count = 0;
-    for (int r = 1; r <= hh_; ++r) {
+    for (int r = fg_box_.r0 + 1; r <= fg_box_.r1 + 1; ++r) {
       const uint8_t* row = binary_.data() + static_cast<size_t>(r) * stride;
-      for (int c = 1; c <= ww_; ++c) {
+      for (int c = fg_box_.c0 + 1; c <= fg_box_.c1 + 1; ++c) {
         if (!row[c]) continue;
         length += row[c + 1] + row[c + stride] + M_SQRT2 * (row[c + stride - 1] + row[c + stride + 1]);
         dist_sum += dist_.ptr<float>(r - 1)[c - 1];
@@ -395,11 +463,12 @@ class Measurer {
     m.length = length / s;
     m.thickness = skel_count > 0 ? 2.0 * dist_sum / static_cast<double>(skel_count) / s : 0.0;
     // Moments of the hi-res grey image (x = column, y = row).
+    const Box& hb = hires_box_;
     double m00 = 0, m10 = 0, m01 = 0, m20 = 0, m11 = 0, m02 = 0;
-    for (int r = 0; r < hh_; ++r) {
+    for (int r = hb.r0; r <= hb.r1; ++r) {
       const uint8_t* row = hires_.data() + static_cast<size_t>(r) * ww_;
       double rs = 0, rx = 0, rxx = 0;
-      for (int c = 0; c < ww_; ++c) {
+      for (int c = hb.c0; c <= hb.c1; ++c) {
         const double v = row[c];
         rs += v;
         rx += c * v;
@@ -422,11 +491,11 @@ class Measurer {
     // (pixels with t >= floor(x + 0.5 - shear (y - y_mid)) + 1), and above row t.
     std::fill(hcdf_.begin(), hcdf_.end(), 0.0);
     std::fill(vcdf_.begin(), vcdf_.end(), 0.0);
-    for (int r = 0; r < hh_; ++r) {
+    for (int r = hb.r0; r <= hb.r1; ++r) {
       const uint8_t* row = hires_.data() + static_cast<size_t>(r) * ww_;
       const double offset = 0.5 - shear * (r - m01);
       double rs = 0;
-      for (int c = 0; c < ww_; ++c) {
+      for (int c = hb.c0; c <= hb.c1; ++c) {
         if (!row[c]) continue;
         rs += row[c];
         const double first = std::floor(c + offset) + 1.0;
@@ -460,7 +529,10 @@ class Measurer {
   std::vector<uint32_t> tiebreak_;  // tie-breaker of the k-th foreground pixel in raster order
   std::vector<int> pos_of_;       // raster position of each tie-breaker value
   std::vector<double> hcdf_, vcdf_, hloc_, vloc_;
-  int row_lo_ = 0, row_hi_ = -1;
+  std::vector<float> zoom_cols_t_;  // [W][WW] zoom_cols_ transposed
+  std::vector<float> col_line_;     // [WW] one output row of the column blur
+  Box hires_box_{};                 // where hires_ may be nonzero
+  Box fg_box_{};                    // the foreground's bounding box
 };
 
 }  // namespace

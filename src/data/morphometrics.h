@@ -62,7 +62,7 @@ struct MorphometricsOptions {
 /// (all one value) gives zeros for every measure.
 Morphometrics measure_image(const uint8_t* pixels, int rows, int cols, const MorphometricsOptions& options = {});
 
-/// Seconds spent per stage, summed over threads (for benchmarks and the README).
+/// CPU seconds spent per stage, summed over threads (for benchmarks and the README).
 struct MorphometricsTimings {
   double upscale = 0.0;   ///< spline upscaling, clipping, smoothing
   double distance = 0.0;  ///< binarisation and distance transform
