@@ -262,6 +262,7 @@ std::vector<KeyCase> key_cases() {
       {"trials_small", "trials_small = {V}\n", kTomlCount},
       {"trials_large", "trials_large = {V}\n", kTomlCount},
       {"validation_per_class", "validation_per_class = {V}\n", kTomlNonNegInt},
+      {"disentanglement_points", "disentanglement_points = {V}\n", kTomlCount},
       {"sizes", "sizes = {V}\n", {"[-1]", "[0]", "[nan]", "[inf]", "[1.5]", "[99999999999]", "[\"most\"]", "3"}},
       {"models[0].beta", kModel + "beta = {V}\n", {"-1", "nan", "inf", "1e300", "\"4\"", "{ mlp = -1 }",
                                                    "{ mlp = nan }", "{ resnet = 4 }"}},
