@@ -18,6 +18,8 @@ void add_encode_command(CLI::App& app, GlobalOptions& global);
 void add_metrics_command(CLI::App& app, GlobalOptions& global);
 /// `dvae reproduce`: the whole paper in one resumable command, with a report.
 void add_reproduce_command(CLI::App& app, GlobalOptions& global);
+/// `dvae factors`: morphometrics and generator factors of a data split as CSV.
+void add_factors_command(CLI::App& app, GlobalOptions& global);
 /// `dvae classify`: few-label probes on frozen VAE encoders vs the supervised baseline.
 void add_classify_command(CLI::App& app, GlobalOptions& global);
 

@@ -12,6 +12,7 @@
 
 #include "core/check.h"
 #include "data/idx.h"
+#include "data/mnist_affine.h"
 
 namespace dvae {
 namespace fs = std::filesystem;
@@ -51,13 +52,15 @@ std::string fetch_hint(const std::string& name) {
 const std::vector<DatasetInfo>& registered_datasets() {
   static const std::vector<DatasetInfo> kDatasets = {
       {"mnist", "MNIST handwritten digits (LeCun et al. 1998), 60,000 + 10,000 28x28 images", {"{root}/mnist"},
-       {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}},
+       {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, {}, {}},
       {"fashion-mnist", "Fashion-MNIST Zalando article images (Xiao et al. 2017), 60,000 + 10,000 28x28 images",
        {"{root}/fashion-mnist", "/usr/share/datasets/fashion-mnist"},
-       {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}},
+       {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}, {}, {}},
       {"kmnist", "Kuzushiji-MNIST cursive Japanese (Clanuwat et al. 2018), 60,000 + 10,000 28x28 images",
        {"{root}/kmnist"},
-       {"o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"}},
+       {"o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"}, {}, {}},
+      {"mnist-affine", "MNIST rotated, scaled, sheared, shifted, thinned or thickened by known random factors (seeded)",
+       {}, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, load_mnist_affine, make_mnist_affine_source},
   };
   return kDatasets;
 }
@@ -70,6 +73,7 @@ const DatasetInfo* find_dataset(const std::string& name) {
 }
 
 std::string dataset_folder(const DatasetInfo& info, const std::string& data_root) {
+  if (info.folders.empty()) return "";
   for (const std::string& tmpl : info.folders) {
     const std::string dir = expand_root(tmpl, data_root);
     if (has_idx_files(dir)) return dir;
@@ -116,6 +120,7 @@ Dataset load_dataset_dir(const std::string& dir, const std::string& name) {
 
 Dataset load_dataset(const std::string& name_or_dir, const std::string& data_root) {
   if (const DatasetInfo* info = find_dataset(name_or_dir)) {
+    if (info->generate) return info->generate(data_root);
     const std::string dir = dataset_folder(*info, data_root);
     if (!has_idx_files(dir)) {
       std::ostringstream looked;

@@ -5,9 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "data/factor_source.h"
 #include "data/image_set.h"
 
 namespace dvae {
@@ -18,6 +21,12 @@ struct DatasetInfo {
   std::string description;             ///< one line for --help and `dvae data info`
   std::vector<std::string> folders;    ///< candidate folders, first existing wins; "{root}" = data root
   std::vector<std::string> class_names;  ///< one name per class
+  /// For a generated data set (no folder of its own): builds both splits from the
+  /// data sets under data_root. Empty for data sets read from IDX folders.
+  std::function<Dataset(const std::string& data_root)> generate;
+  /// For a data set with known factors: its interventional generator over a split
+  /// ("train" or "test"). Empty when it has none.
+  std::function<std::unique_ptr<FactorSource>(const std::string& data_root, const std::string& split)> factor_source;
 };
 
 /// Every registered data set, in a fixed order.
@@ -27,7 +36,8 @@ const std::vector<DatasetInfo>& registered_datasets();
 const DatasetInfo* find_dataset(const std::string& name);
 
 /// The folder a registered data set is read from under data_root (the first
-/// candidate that holds the four files, else the first candidate).
+/// candidate that holds the four files, else the first candidate; "" for a
+/// generated data set).
 std::string dataset_folder(const DatasetInfo& info, const std::string& data_root);
 
 /// The four standard file paths found in dir (raw or .gz), in the order
@@ -41,8 +51,8 @@ bool has_idx_files(const std::string& dir);
 /// Loads a data set from a folder with the four standard files; name labels it.
 Dataset load_dataset_dir(const std::string& dir, const std::string& name = "");
 
-/// Loads a registered data set by name (looked up under data_root), or a
-/// folder when name_or_dir is not a registered name but is a path. An unknown
+/// Loads a registered data set by name (looked up under data_root, or generated
+/// from the data sets there), or a folder when name_or_dir is not a registered name but is a path. An unknown
 /// name throws dvae::UsageError; a missing data set throws dvae::Error with a hint.
 Dataset load_dataset(const std::string& name_or_dir, const std::string& data_root);
 

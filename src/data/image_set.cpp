@@ -16,6 +16,8 @@ ImageSet ImageSet::subset(const torch::Tensor& idx) const {
   out.labels = labels.index_select(0, idx);
   out.num_classes = num_classes;
   out.source = source;
+  out.factor_names = factor_names;
+  if (factors.defined()) out.factors = factors.index_select(0, idx);
   return out;
 }
 
