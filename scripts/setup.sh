@@ -16,6 +16,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp libopenblas-openmp-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   zlib1g-dev libpng-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcpp-httplib-dev
+  libxgboost-dev
   libgtest-dev gnuplot-nox python3 python3-torch libopencv-dev
   dataset-fashion-mnist chromium
 )

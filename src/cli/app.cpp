@@ -35,6 +35,7 @@ std::unique_ptr<CLI::App> make_app(GlobalOptions& global) {
   add_export_command(*app, global);
   add_encode_command(*app, global);
   add_factors_command(*app, global);
+  add_metrics_command(*app, global);
   add_reproduce_command(*app, global);
   add_classify_command(*app, global);
   add_study_command(*app, global);

@@ -14,6 +14,8 @@ void add_train_command(CLI::App& app, GlobalOptions& global);
 void add_export_command(CLI::App& app, GlobalOptions& global);
 /// `dvae encode`: a trained encoder's latent codes of a data split as CSV.
 void add_encode_command(CLI::App& app, GlobalOptions& global);
+/// `dvae metrics`: disentanglement metrics of codes (dvae encode) against factors (dvae factors).
+void add_metrics_command(CLI::App& app, GlobalOptions& global);
 /// `dvae reproduce`: the whole paper in one resumable command, with a report.
 void add_reproduce_command(CLI::App& app, GlobalOptions& global);
 /// `dvae factors`: morphometrics and generator factors of a data split as CSV.

@@ -1,4 +1,5 @@
-// Sample statistics, Student's t, paired and equivalence tests, Holm's correction.
+// Sample statistics, Student's t, paired and equivalence tests, Holm's correction,
+// the normal distribution and Spearman's rank correlation.
 #include "evaluation/statistics.h"
 
 #include <algorithm>
@@ -179,6 +180,66 @@ std::vector<double> holm_adjust(const std::vector<double>& p) {
     adjusted[order[i]] = running;
   }
   return adjusted;
+}
+
+double normal_cdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+double normal_quantile(double q) {
+  DVAE_CHECK(q > 0 && q < 1, "normal_quantile: q ", q, ", expected in (0, 1)");
+  // Bisection on Phi, then Newton steps on the density: exact to double rounding.
+  double lo = -40.0, hi = 40.0;
+  for (int i = 0; i < 200 && hi - lo > 1e-10; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (normal_cdf(mid) < q ? lo : hi) = mid;
+  }
+  double x = 0.5 * (lo + hi);
+  for (int i = 0; i < 3; ++i) {
+    const double density = std::exp(-0.5 * x * x) / std::sqrt(2.0 * M_PI);
+    if (density <= 0) break;
+    x -= (normal_cdf(x) - q) / density;
+  }
+  return x;
+}
+
+std::vector<double> average_ranks(const std::vector<double>& x) {
+  std::vector<size_t> order(x.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
+  std::vector<double> rank(x.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && x[order[j + 1]] == x[order[i]]) ++j;
+    const double average = 0.5 * static_cast<double>(i + j) + 1.0;  // ranks i+1..j+1
+    for (size_t k = i; k <= j; ++k) rank[order[k]] = average;
+    i = j + 1;
+  }
+  return rank;
+}
+
+RankCorrelation spearman(const std::vector<double>& x, const std::vector<double>& y, double confidence) {
+  DVAE_CHECK(x.size() == y.size(), "spearman: ", x.size(), " x values and ", y.size(), " y values, expected as many");
+  DVAE_CHECK(confidence > 0 && confidence < 1, "spearman: confidence ", confidence, ", expected in (0, 1)");
+  RankCorrelation r;
+  r.n = static_cast<int64_t>(x.size());
+  if (r.n < 2) return r;
+  const std::vector<double> rx = average_ranks(x), ry = average_ranks(y);
+  const double mx = sample_mean(rx), my = sample_mean(ry);
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < rx.size(); ++i) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) * (rx[i] - mx);
+    syy += (ry[i] - my) * (ry[i] - my);
+  }
+  if (sxx <= 0 || syy <= 0) return r;  // a constant sample: no correlation defined
+  r.rho = std::clamp(sxy / std::sqrt(sxx * syy), -1.0, 1.0);
+  if (r.n < 4) return r;
+  // Fisher's z with the variance 1.06 / (n - 3) of Fieller, Hartley and Pearson (1957).
+  const double z = std::atanh(std::clamp(r.rho, -1 + 1e-15, 1 - 1e-15));
+  const double half = normal_quantile(0.5 + confidence / 2) * std::sqrt(1.06 / static_cast<double>(r.n - 3));
+  r.ci_low = std::tanh(z - half);
+  r.ci_high = std::tanh(z + half);
+  r.has_interval = true;
+  return r;
 }
 
 }  // namespace dvae

@@ -1,7 +1,8 @@
 // The statistics behind every comparison dvae reports: sample mean and
 // standard deviation, Student's t distribution, the paired t-test with its
 // confidence interval, two one-sided tests (TOST) for equivalence within a
-// margin, and Holm's step-down correction for a family of tests.
+// margin, Holm's step-down correction for a family of tests, and Spearman's
+// rank correlation with its Fisher-z interval.
 //
 // Not for: deciding what the replicates are (evaluation/comparison.h pairs
 // results by VAE seed or label trial) or what a verdict is (experiments/claims.h).
@@ -59,5 +60,28 @@ double beyond_margin_p(const std::vector<double>& differences, double margin);
 /// Holm's step-down adjusted p-values (same order as p), each capped at 1:
 /// sorted ascending p_(1) <= ... <= p_(m), adjusted p_(i) = max_{j<=i} min(1, (m-j+1) p_(j)).
 std::vector<double> holm_adjust(const std::vector<double>& p);
+
+/// Standard normal cumulative distribution function Phi(x).
+double normal_cdf(double x);
+
+/// The q-quantile of the standard normal, q in (0, 1) (Phi^-1, to ~1e-12).
+double normal_quantile(double q);
+
+/// Ranks 1..n of x, ties given their average rank.
+std::vector<double> average_ranks(const std::vector<double>& x);
+
+/// Spearman's rank correlation of paired samples with a confidence interval.
+struct RankCorrelation {
+  int64_t n = 0;          ///< number of pairs
+  double rho = 0.0;       ///< Pearson correlation of the average ranks; 0 when a sample is constant
+  double ci_low = -1.0;   ///< lower end of the interval; -1 when n < 4 (no interval)
+  double ci_high = 1.0;   ///< upper end; 1 when n < 4
+  bool has_interval = false;  ///< n >= 4 and neither sample constant
+};
+
+/// Spearman's rho of (x_i, y_i) with a `confidence` interval from Fisher's z,
+/// z = atanh(rho) +- q sqrt(1.06 / (n - 3)) (Fieller, Hartley and Pearson 1957),
+/// mapped back by tanh. x and y must have the same size.
+RankCorrelation spearman(const std::vector<double>& x, const std::vector<double>& y, double confidence = 0.95);
 
 }  // namespace dvae

@@ -332,6 +332,18 @@ std::string write_report(const ReportData& data, const std::string& report_dir) 
                           " (error bars: 1 std over every run: VAE seeds x trials)");
     doc.links({{"SVG", f.svg}, {"plotted numbers (CSV)", f.csv}});
   }
+  for (const auto& sec : data.sections) {
+    doc.h(2, sec.title, sec.id);
+    for (const auto& b : sec.blocks) {
+      if (b.kind == "table") {
+        doc.table(b.head, b.rows);
+      } else if (b.kind == "figure") {
+        doc.figure(b.path, b.text);
+      } else {
+        doc.p(b.text, b.kind == "note" ? "note" : "");
+      }
+    }
+  }
   vae_section(doc, data);
   explore_section(doc, data);
   for (const auto& a : data.archs) {

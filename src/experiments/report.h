@@ -51,6 +51,22 @@ struct Figure4 {
   std::string csv;      ///< plotted numbers
 };
 
+/// One block of a section written by a study stage outside report.cpp.
+struct ReportBlock {
+  std::string kind;                           ///< "p" | "note" | "table" | "figure"
+  std::string text;                           ///< paragraph text, or a figure's caption
+  std::string path;                           ///< figure: the PNG
+  std::vector<std::string> head;              ///< table: column names
+  std::vector<std::vector<std::string>> rows; ///< table: cells
+};
+
+/// A section of the report from a stage of its own (e.g. disentanglement).
+struct ReportSection {
+  std::string title;                ///< heading (level 2)
+  std::string id;                   ///< HTML anchor ("" = none)
+  std::vector<ReportBlock> blocks;  ///< in order
+};
+
 /// Everything the report shows.
 struct ReportData {
   std::string title = "dvae study";   ///< heading
@@ -64,6 +80,7 @@ struct ReportData {
   std::vector<VaeReport> vaes;        ///< the first VAE seed of each model
   std::vector<ArchReport> archs;      ///< per (data set, architecture) comparison figures
   std::vector<Figure4> figure4;       ///< Figure 4 per data set
+  std::vector<ReportSection> sections;  ///< sections of further stages, after Figure 4
   double seconds = 0;                 ///< wall time of the whole study (all calls)
   std::vector<std::pair<std::string, double>> durations;  ///< (unit label, seconds)
 };

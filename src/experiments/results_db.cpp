@@ -52,6 +52,9 @@ ResultsDb::ResultsDb(const std::string& path) : path_(path) {
       " key TEXT PRIMARY KEY, kind TEXT NOT NULL, label TEXT NOT NULL,"
       " artefact TEXT NOT NULL, sha256 TEXT NOT NULL, payload TEXT NOT NULL,"
       " seconds REAL NOT NULL, finished_at TEXT NOT NULL)");
+  exec(
+      "CREATE TABLE IF NOT EXISTS disentanglement ("
+      " vae TEXT NOT NULL, metric TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (vae, metric))");
 }
 
 ResultsDb::~ResultsDb() {
@@ -145,6 +148,26 @@ std::vector<UnitRecord> ResultsDb::all(const std::string& kind) const {
   if (!kind.empty()) s.bind(1, kind);
   std::vector<UnitRecord> out;
   while (sqlite3_step(s.stmt) == SQLITE_ROW) out.push_back(read_row(s));
+  return out;
+}
+
+void ResultsDb::put_disentanglement(const std::string& vae_key,
+                                    const std::vector<std::pair<std::string, double>>& values) {
+  for (const auto& [metric, value] : values) {
+    Statement s(db_, "INSERT OR REPLACE INTO disentanglement (vae, metric, value) VALUES (?, ?, ?)", path_);
+    s.bind(1, vae_key);
+    s.bind(2, metric);
+    sqlite3_bind_double(s.stmt, 3, value);
+    DVAE_CHECK(sqlite3_step(s.stmt) == SQLITE_DONE, path_, ": cannot record metric ", metric, ": ",
+               sqlite3_errmsg(db_), hint_for(sqlite3_extended_errcode(db_)));
+  }
+}
+
+std::vector<std::pair<std::string, double>> ResultsDb::disentanglement(const std::string& vae_key) const {
+  Statement s(db_, "SELECT metric, value FROM disentanglement WHERE vae = ? ORDER BY metric", path_);
+  s.bind(1, vae_key);
+  std::vector<std::pair<std::string, double>> out;
+  while (sqlite3_step(s.stmt) == SQLITE_ROW) out.emplace_back(s.text(0), sqlite3_column_double(s.stmt, 1));
   return out;
 }
 

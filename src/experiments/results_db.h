@@ -47,6 +47,12 @@ class ResultsDb {
   /// All records of a kind, in insertion order.
   std::vector<UnitRecord> all(const std::string& kind = "") const;
 
+  /// Records a VAE's disentanglement metrics in table disentanglement(vae, metric, value),
+  /// keyed by the VAE unit's key (replacing the values of the same metrics).
+  void put_disentanglement(const std::string& vae_key, const std::vector<std::pair<std::string, double>>& values);
+  /// The metrics recorded for a VAE unit, by metric name.
+  std::vector<std::pair<std::string, double>> disentanglement(const std::string& vae_key) const;
+
  private:
   void exec(const std::string& sql) const;
   std::string path_;

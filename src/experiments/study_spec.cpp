@@ -12,6 +12,7 @@
 #include "core/check.h"
 #include "core/one_line.h"
 #include "evaluation/classifier_kind.h"
+#include "evaluation/disentanglement.h"
 #include "experiments/claims.h"
 #include "models/vae.h"
 #include "training/objectives.h"
@@ -258,6 +259,16 @@ void apply_keys(StudySpec& spec, const toml::table& root, const std::string& whe
   r.integer("trials_small", spec.trials_small, 1, 1000);
   r.integer("trials_large", spec.trials_large, 1, 1000);
   r.integer("validation_per_class", spec.validation_per_class, 0, 100000);
+  if (r.get("disentanglement")) {
+    std::vector<std::string> names;
+    r.strings("disentanglement", names);
+    if (names.size() == 1 && names[0] == "all") {
+      names.clear();
+      for (const auto& m : metric_registry()) names.push_back(m.name);
+    }
+    spec.disentanglement = names;
+  }
+  r.integer("disentanglement_points", spec.disentanglement_points, 10, 1000000);
   if (r.get("models")) {
     spec.models.clear();
     const auto tables = tables_of(root, "models", where);
@@ -356,6 +367,14 @@ void validate_study(const StudySpec& s, const std::string& where) {
                        "', expected one of " + objective_names_text());
     }
   }
+  std::set<std::string> metrics;
+  for (const auto& m : s.disentanglement) {
+    bool known = false;
+    for (const auto& d : metric_registry()) known = known || d.name == m;
+    DVAE_CHECK_USAGE(known, where, ": key 'disentanglement': '", m, "', expected \"all\" or some of ",
+                     metric_names_text());
+    DVAE_CHECK_USAGE(metrics.insert(m).second, where, ": key 'disentanglement': '", m, "' given twice");
+  }
   bool probe = false;
   for (size_t i = 0; i < s.classifiers.size(); ++i) {
     const auto& c = s.classifiers[i];
@@ -441,13 +460,15 @@ nlohmann::json study_to_json(const StudySpec& s) {
           {"validation_per_class", s.validation_per_class},
           {"models", models},
           {"classifiers", classifiers},
-          {"claims", claims}};
+          {"claims", claims},
+          {"disentanglement", s.disentanglement},
+          {"disentanglement_points", s.disentanglement_points}};
 }
 
 std::string study_keys_help() {
   std::ostringstream o;
   o << "Study file keys (TOML). Top level:\n"
-    << "  preset = \"paper\"|\"quick\"   start from a preset; every other key overrides it (any order)\n"
+    << "  preset = \"paper\"|\"quick\"|...  start from a preset ("+preset_names_text()+"); every other key overrides it (any order)\n"
     << "  title = \"dvae study\"         report heading\n"
     << "  datasets = [\"mnist\"]         data set names (mnist, fashion-mnist, kmnist) or IDX folders\n"
     << "  archs = [\"mlp\", \"cnn\"]       architectures; each compared only with itself\n"
@@ -458,6 +479,9 @@ std::string study_keys_help() {
     << "  trials_large = 1             label trials for n >= 1000 and \"all\" (1..1000)\n"
     << "  validation_per_class = 100   held-out labelled images per class for epochs to convergence (0 = none)\n"
     << "  indicative = false           label every verdict indicative (the quick preset sets it)\n"
+    << "  disentanglement = []         metrics scored for every trained VAE on its test split: \"all\" or some of\n"
+    << "                               " << metric_names_text() << " (generator scores only on data sets with one)\n"
+    << "  disentanglement_points = 1000  BetaVAE / FactorVAE training points (10..1000000; evaluation: half)\n"
     << "[[models]] (representation models; the first is the reference of the comparison table):\n"
     << "  name = \"...\"                 required, unique; the label in every table and plot\n"
     << "  objective = \"beta-vae\"       one of: " << objective_names_text() << "\n"

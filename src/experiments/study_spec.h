@@ -10,7 +10,9 @@
 //                                   whatever the key order
 //   title, datasets = ["mnist"], archs = ["mlp", "cnn"], seed = 1, vae_seeds = 1,
 //   sizes = [1, 3, 5, 10, 100, 1000, "all"], trials_small = 5, trials_large = 1,
-//   validation_per_class = 100, indicative = false
+//   validation_per_class = 100, indicative = false,
+//   disentanglement = [] (metric names or "all": scored for every trained VAE),
+//   disentanglement_points = 1000 (BetaVAE / FactorVAE training points)
 //   [[models]]       name (required), objective = "beta-vae", beta = 1, latent_dim = 10,
 //                    epochs = {mlp = 50, cnn = 75}, train_images = 0 (0 = all)
 //                    (beta, epochs and train_images take a number or a table per architecture)
@@ -87,10 +89,19 @@ struct StudySpec {
   int64_t trials_large = 1;                      ///< label trials for n >= 1000 and all
   int64_t validation_per_class = 100;            ///< held-out labelled validation images per class
   std::vector<ClaimSpec> claims;                 ///< claims to test in the report
+  /// Disentanglement metrics (evaluation/disentanglement.h registry names) scored for
+  /// every trained VAE on its test split; empty = none (the stage is skipped).
+  std::vector<std::string> disentanglement;
+  /// BetaVAE / FactorVAE training points (evaluation points: half; FactorVAE's
+  /// variance estimate: min(10000, 10x)); disentanglement_lib uses 10000.
+  int64_t disentanglement_points = 1000;
 };
 
-/// The named preset ("paper" | "quick"); throws dvae::UsageError naming --preset otherwise.
+/// The named preset (see preset_names_text); throws dvae::UsageError naming --preset otherwise.
 StudySpec preset_study(const std::string& name);
+
+/// The preset names, for messages and --help.
+std::string preset_names_text();
 
 /// Parses TOML text (where names the file in errors) into a validated study.
 /// A `preset` key is applied first (else base, when given, else the defaults); the

@@ -53,6 +53,7 @@ const std::string kClassify = "classify --encoder a={T}/a.pt --data-dir {T}/data
 const std::string kTraverse = "traverse --checkpoint {T}/a.pt --data-dir {T}/data --out {T}/fig.png";
 const std::string kReconstruct = "reconstruct --checkpoint {T}/a.pt --data-dir {T}/data --out {T}/fig.png";
 const std::string kSample = "sample --checkpoint {T}/a.pt --out {T}/fig.png";
+const std::string kMetrics = "metrics --codes {T}/codes.csv --factors {T}/factors.csv --out {T}/m.json";
 const std::string kPlot = "plot --results {T}/r.jsonl --out {T}/plots";
 const std::string kReproduce = "reproduce --data-root {T}/data --out {T}/rep";
 const std::string kFetch = "--data-root {T}/root data fetch mnist --mirror http://127.0.0.1:9";
@@ -97,6 +98,8 @@ std::vector<FlagCase> flag_cases() {
       {kSample, "--cols", kCount, fig},
       {kSample, "--seed", kSeed, fig},
       {kSample, "--scale", kCount, fig},
+      {kMetrics, "--bins", {"1", "-1", "0", "nan", "inf", "1001", "99999999999999999999", "abc", "1.5"}, {"m.json"}},
+      {kMetrics, "--seed", kSeed, {"m.json"}},
       {kPlot, "--n", {"-2", "nan", "inf", "99999999999", "99999999999999999999", "abc", "1.5"}, plots},
       {kPlot, "--gallery-k", kCount, plots},
       {kPlot, "--scale", kCount, plots},
@@ -216,7 +219,7 @@ TEST(FlagTable, CoversEveryNumericFlag) {
   }
   const std::regex numeric_option(R"(^\s+(--[a-z0-9-]+)\s+(INT|UINT|FLOAT|NUMBER|INT64|DOUBLE)\b)");
   for (const std::string sub : {"", "train", "classify", "encode", "traverse", "reconstruct", "sample", "plot",
-                                "reproduce", "export", "study run", "data info", "data fetch", "info"}) {
+                                "reproduce", "export", "metrics", "study run", "data info", "data fetch", "info"}) {
     const auto r = run_quick(sub + " --help");
     ASSERT_EQ(r.exit_code, 0) << sub << "\n" << r.err;
     std::istringstream lines(r.out);
@@ -259,6 +262,7 @@ std::vector<KeyCase> key_cases() {
       {"trials_small", "trials_small = {V}\n", kTomlCount},
       {"trials_large", "trials_large = {V}\n", kTomlCount},
       {"validation_per_class", "validation_per_class = {V}\n", kTomlNonNegInt},
+      {"disentanglement_points", "disentanglement_points = {V}\n", kTomlCount},
       {"sizes", "sizes = {V}\n", {"[-1]", "[0]", "[nan]", "[inf]", "[1.5]", "[99999999999]", "[\"most\"]", "3"}},
       {"models[0].beta", kModel + "beta = {V}\n", {"-1", "nan", "inf", "1e300", "\"4\"", "{ mlp = -1 }",
                                                    "{ mlp = nan }", "{ resnet = 4 }"}},

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "core/check.h"
+
 namespace dvae {
 namespace {
 
@@ -95,6 +97,52 @@ TEST(statistics, HolmMatchesTheTextbookExample) {
   EXPECT_NEAR(adj[1], 0.06, 1e-12);
   EXPECT_EQ(holm_adjust({0.9, 0.8})[0], 1.0);
   EXPECT_TRUE(holm_adjust({}).empty());
+}
+
+TEST(statistics, NormalQuantilesMatchTheTable) {
+  EXPECT_NEAR(normal_quantile(0.975), 1.959963985, 1e-9);
+  EXPECT_NEAR(normal_quantile(0.5), 0.0, 1e-12);
+  EXPECT_NEAR(normal_quantile(0.05), -1.644853627, 1e-9);
+  EXPECT_NEAR(normal_cdf(1.0), 0.841344746, 1e-9);
+  EXPECT_THROW(normal_quantile(1.0), Error);
+}
+
+TEST(statistics, AverageRanksShareTies) {
+  const std::vector<double> r = average_ranks({10, 20, 20, 5, 30});
+  EXPECT_EQ(r, (std::vector<double>{2, 3.5, 3.5, 1, 5}));
+}
+
+TEST(statistics, SpearmanWorkedByHand) {
+  // Adjacent pairs swapped: sum d^2 = 10, rho = 1 - 6 * 10 / (10 * 99) = 0.939394;
+  // z = atanh(rho) = 1.732868, half-width 1.959964 * sqrt(1.06 / 7) = 0.762702.
+  const RankCorrelation r = spearman({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, {2, 1, 4, 3, 6, 5, 8, 7, 10, 9});
+  EXPECT_EQ(r.n, 10);
+  EXPECT_NEAR(r.rho, 0.9393939394, 1e-9);
+  EXPECT_TRUE(r.has_interval);
+  EXPECT_NEAR(r.ci_low, 0.7487794272, 1e-8);
+  EXPECT_NEAR(r.ci_high, 0.9864958412, 1e-8);
+}
+
+TEST(statistics, SpearmanIsInvariantToMonotoneMapsAndFlipsSign) {
+  const std::vector<double> x{0.3, 1.2, -0.5, 2.2, 0.9, 1.7};
+  const std::vector<double> y{1.0, 0.2, 0.5, 3.0, 2.5, 2.0};
+  std::vector<double> x_exp, y_neg;
+  for (double v : x) x_exp.push_back(std::exp(3 * v));
+  for (double v : y) y_neg.push_back(-v);
+  const RankCorrelation a = spearman(x, y), b = spearman(x_exp, y), c = spearman(x, y_neg);
+  EXPECT_DOUBLE_EQ(a.rho, b.rho);
+  EXPECT_DOUBLE_EQ(a.rho, -c.rho);
+  EXPECT_NEAR(a.ci_low, -c.ci_high, 1e-12);
+  EXPECT_LT(a.ci_low, a.rho);
+  EXPECT_GT(a.ci_high, a.rho);
+}
+
+TEST(statistics, SpearmanWithoutAnInterval) {
+  EXPECT_FALSE(spearman({1, 2, 3}, {1, 2, 3}).has_interval);    // n < 4
+  EXPECT_DOUBLE_EQ(spearman({1, 2, 3}, {1, 2, 3}).rho, 1.0);
+  EXPECT_DOUBLE_EQ(spearman({1, 1, 1, 1, 1}, {1, 2, 3, 4, 5}).rho, 0.0);  // constant sample
+  EXPECT_FALSE(spearman({1, 1, 1, 1, 1}, {1, 2, 3, 4, 5}).has_interval);
+  EXPECT_THROW(spearman({1, 2}, {1}), Error);
 }
 
 }  // namespace

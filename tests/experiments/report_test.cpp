@@ -95,3 +95,29 @@ TEST(WriteReport, ExploreSectionGivesTheServeCommandForEachDataSetAndArchitectur
 }
 
 }  // namespace dvae
+
+namespace dvae {
+
+TEST(WriteReport, SectionsOfOtherStagesAppearInBothFormats) {
+  test::TempDir dir;
+  ReportData d;
+  const std::string img = dir.file("scatter.png");
+  test::write_bytes(img, "not really a png");
+  ReportSection s;
+  s.title = "Disentanglement and few-label accuracy";
+  s.id = "disentanglement";
+  s.blocks.push_back({"p", "A paragraph.", "", {}, {}});
+  s.blocks.push_back({"table", "", "", {"metric", "rho"}, {{"mig", "0.42"}}});
+  s.blocks.push_back({"figure", "mig against accuracy", img, {}, {}});
+  d.sections.push_back(s);
+  const std::string html = read_file(write_report(d, dir.file("report")));
+  const std::string md = read_file(dir.file("report") + "/report.md");
+  EXPECT_NE(html.find("<h2 id=\"disentanglement\">Disentanglement and few-label accuracy</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<td>0.42</td>"), std::string::npos);
+  EXPECT_NE(md.find("## Disentanglement and few-label accuracy"), std::string::npos);
+  EXPECT_NE(md.find("| mig | 0.42 |"), std::string::npos);
+  EXPECT_NE(md.find("A paragraph."), std::string::npos);
+  EXPECT_NE(md.find("![mig against accuracy](files/"), std::string::npos);
+}
+
+}  // namespace dvae

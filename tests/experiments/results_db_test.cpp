@@ -39,6 +39,25 @@ TEST(ResultsDb, PutFindEraseSurviveReopen) {
   EXPECT_FALSE(db.find("k1").has_value());
 }
 
+TEST(ResultsDb, DisentanglementTableKeepsOneValuePerVaeAndMetric) {
+  test::TempDir dir;
+  const std::string path = dir.file("results.sqlite");
+  {
+    ResultsDb db(path);
+    db.put_disentanglement("vae1", {{"mig", 0.25}, {"sap", 0.5}});
+    db.put_disentanglement("vae1", {{"mig", 0.75}});  // replaces
+    db.put_disentanglement("vae2", {{"mig", 0.1}});
+  }
+  ResultsDb db(path);
+  const auto v = db.disentanglement("vae1");
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].first, "mig");
+  EXPECT_DOUBLE_EQ(v[0].second, 0.75);
+  EXPECT_DOUBLE_EQ(v[1].second, 0.5);
+  EXPECT_EQ(db.disentanglement("vae2").size(), 1u);
+  EXPECT_TRUE(db.disentanglement("none").empty());
+}
+
 TEST(ResultsDb, NonDatabaseFileIsAClearError) {
   test::TempDir dir;
   const std::string path = dir.file("junk.sqlite");

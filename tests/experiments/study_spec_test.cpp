@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/check.h"
+#include "evaluation/disentanglement.h"
 
 namespace dvae {
 namespace {
@@ -42,6 +43,35 @@ TEST(StudySpec, QuickPresetHasTwoSeedsAndTheAllBudget) {
   EXPECT_TRUE(s.indicative);
   EXPECT_EQ(s.sizes.back(), -1);
   EXPECT_THROW(preset_study("fast"), UsageError);
+}
+
+TEST(StudySpec, DisentanglementPresetsSweepBetaAndScoreEveryMetric) {
+  const StudySpec s = preset_study("disentanglement");
+  EXPECT_EQ(s.vae_seeds, 3);
+  EXPECT_EQ(s.archs, (std::vector<std::string>{"mlp", "cnn"}));
+  EXPECT_EQ(s.datasets, (std::vector<std::string>{"mnist", "mnist-affine"}));
+  EXPECT_EQ(s.sizes, (std::vector<int64_t>{1, 10, 100}));
+  EXPECT_EQ(s.disentanglement.size(), metric_registry().size());
+  EXPECT_EQ(s.models.size() % 4, 0u);  // four weights per registered objective
+  EXPECT_GE(s.models.size(), 4u);
+  EXPECT_EQ(s.models[3].beta.at("mlp"), 8.0);
+  const StudySpec q = preset_study("disentanglement-quick");
+  EXPECT_EQ(q.archs, (std::vector<std::string>{"mlp"}));
+  EXPECT_EQ(q.models.size(), 4u);
+  EXPECT_EQ(q.models[0].epochs.at("mlp"), 3);
+  EXPECT_EQ(q.disentanglement_points, 300);
+}
+
+TEST(StudySpec, DisentanglementKeyTakesMetricNamesOrAll) {
+  const std::string base = "[[models]]\nname = \"a\"\n[[classifiers]]\nname = \"probe\"\nkind = \"probe\"\n";
+  EXPECT_TRUE(parse_study(base, "s.toml").disentanglement.empty());
+  EXPECT_EQ(parse_study("disentanglement = [\"mig\", \"dci\"]\n" + base, "s.toml").disentanglement,
+            (std::vector<std::string>{"mig", "dci"}));
+  EXPECT_EQ(parse_study("disentanglement = \"all\"\n" + base, "s.toml").disentanglement.size(),
+            metric_registry().size());
+  EXPECT_THROW(parse_study("disentanglement = [\"migg\"]\n" + base, "s.toml"), UsageError);
+  EXPECT_THROW(parse_study("disentanglement = [\"mig\", \"mig\"]\n" + base, "s.toml"), UsageError);
+  EXPECT_THROW(parse_study("disentanglement_points = 5\n" + base, "s.toml"), UsageError);
 }
 
 TEST(StudySpec, PresetKeyKeepsKeysThatSortBeforeIt) {
