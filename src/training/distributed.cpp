@@ -132,6 +132,27 @@ int free_local_port() {
   return ntohs(addr.sin_port);
 }
 
+namespace {
+
+// y = sum over ranks of x; dL/dx = sum over ranks of dL/dy (every rank's loss depends on y).
+struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, int64_t group) {
+    ctx->saved_data["group"] = group;
+    auto y = x.detach().clone().contiguous().view({-1});
+    reinterpret_cast<DataParallel*>(group)->all_reduce_sum_(y);
+    return y.view(x.sizes());
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto* group = reinterpret_cast<DataParallel*>(ctx->saved_data["group"].toInt());
+    auto g = grads[0].detach().clone().contiguous();
+    group->all_reduce_sum_(g.view({-1}));
+    return {g, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
 struct DataParallel::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<compat::C10dCollectives> group;
@@ -209,6 +230,11 @@ void DataParallel::all_reduce_sum_(const torch::Tensor& flat) {
                 std::to_string(config_.world_size) + " (a peer rank stopped, or did not answer within --dist-timeout " +
                 std::to_string(static_cast<int64_t>(options_.timeout_s)) + " s): " + first_line(e.what()));
   }
+}
+
+BatchSum DataParallel::batch_sum() {
+  const auto group = reinterpret_cast<int64_t>(this);
+  return [group](const torch::Tensor& x) { return AllReduceSum::apply(x, group); };
 }
 
 void DataParallel::all_reduce_mean_(const torch::Tensor& flat) {

@@ -20,6 +20,8 @@
 #include <memory>
 #include <string>
 
+#include "models/batch_norm.h"
+
 namespace dvae {
 
 /// Where this process sits in a data-parallel job (torch.distributed's variables).
@@ -93,6 +95,10 @@ class DataParallel {
   void broadcast_(const torch::Tensor& t, int root = 0);
   /// Returns when every rank has called it (or throws as all_reduce_sum_).
   void barrier();
+  /// A differentiable sum over ranks (for batch statistics, models/batch_norm.h):
+  /// forward all-reduces a copy of its input, backward all-reduces the gradient.
+  /// The group must outlive it.
+  BatchSum batch_sum();
   /// Number of all-reduce calls issued so far (tests check the bucketing).
   int64_t all_reduce_calls() const { return all_reduce_calls_; }
   /// Values per all-reduce bucket (default 4M floats = 16 MiB).
