@@ -6,15 +6,19 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <optional>
+#include <thread>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/dist_launch.h"
 #include "cli/flag_checks.h"
 #include "core/atomic_file.h"
 #include "core/check.h"
 #include "core/runtime.h"
 #include "data/datasets.h"
 #include "experiments/run_lock.h"
+#include "training/distributed.h"
 #include "training/vae_trainer.h"
 
 namespace dvae::cli {
@@ -41,6 +45,9 @@ struct TrainArgs {
   bool resume = false;             // --resume
   int64_t limit_train = 0;         // --limit-train (0: all)
   int64_t limit_test = 0;          // --limit-test (0: all)
+  int nproc = 1;                   // --nproc (local data-parallel ranks)
+  std::string dist_backend = "gloo";  // --dist-backend
+  double dist_timeout = 300;       // --dist-timeout (seconds)
 };
 
 std::string clock_text(double seconds) {
@@ -66,15 +73,48 @@ ImageSet first(const ImageSet& set, int64_t n) {
   return set.subset(torch::arange(n));
 }
 
-void run_train(const TrainArgs& args, const GlobalOptions& global) {
+// The data-parallel group this process belongs to: none without launcher
+// variables, else the rendezvous (rank 0 hosts the store).
+std::unique_ptr<DataParallel> join_group(const TrainArgs& args) {
+  const auto env = dist_environment();
+  if (!dist_env_present(env)) return nullptr;
+  DistOptions options;
+  options.backend = args.dist_backend;
+  options.timeout_s = args.dist_timeout;
+  return std::make_unique<DataParallel>(dist_config_from_env(env), options);
+}
+
+void run_train(const TrainArgs& args, GlobalOptions global) {
   DVAE_CHECK_USAGE(!args.out.empty(), "--out: missing, expected the run folder to write");
   DVAE_CHECK_USAGE(args.limit_train >= 0 && args.limit_test >= 0, "--limit-train/--limit-test: negative, expected >= 0");
+  const auto env = dist_environment();
+  try {
+    check_dist_options({args.dist_backend, args.dist_timeout});
+    if (dist_env_present(env)) dist_config_from_env(env);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  if (args.nproc > 1) {
+    DVAE_CHECK_USAGE(!dist_env_present(env), "--nproc ", args.nproc, ": WORLD_SIZE=", env.at("WORLD_SIZE"),
+                     " is already set (a launcher started dvae), expected either --nproc or a launcher");
+    // Each rank gets an even share of the cores unless --threads says otherwise.
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    launch_local(args.nproc, child_command_line(own_command_line(), std::max(1, cores / args.nproc)));
+    return;
+  }
   configure_runtime(global);
   const torch::Device device = resolve_device(global.device);
+  const std::unique_ptr<DataParallel> group = join_group(args);
+  const bool main_rank = !group || group->is_main();
+  if (!main_rank) global.quiet = true;  // rank 0 reports for all
   // A second train (or classify) on this folder would interleave log lines and
   // overwrite the checkpoint under the first: refuse it while this one runs.
-  const RunLock lock(args.out);
-  remove_stale_temporaries(args.out);  // of checkpoints a killed run left half written
+  // Rank 0 alone writes the folder, so rank 0 holds the lock.
+  std::optional<RunLock> lock;
+  if (main_rank) {
+    lock.emplace(args.out);
+    remove_stale_temporaries(args.out);  // of checkpoints a killed run left half written
+  }
 
   Dataset data = args.data_dir.empty() ? load_dataset(args.dataset, data_root(global)) : load_dataset_dir(args.data_dir);
   data.train = first(data.train, args.limit_train);
@@ -106,7 +146,9 @@ void run_train(const TrainArgs& args, const GlobalOptions& global) {
               << train.epochs << " epochs on " << data.name << " (" << data.train.size() << " train, "
               << data.test.size() << " test images), " << train.optimizer << " lr " << train.lr << ", batch "
               << train.batch_size << ", seed " << train.seed << ", device " << device.str() << ", threads "
-              << torch::get_num_threads() << std::endl;
+              << torch::get_num_threads();
+    if (group) std::cout << ", " << group->world_size() << " ranks (" << group->backend() << ")";
+    std::cout << std::endl;
   }
 
   TrainCallbacks callbacks;
@@ -136,7 +178,7 @@ void run_train(const TrainArgs& args, const GlobalOptions& global) {
       std::cout << epoch_line(s, train.epochs) << std::endl;
     };
   }
-  const EpochStats last = train_vae(data, model, train, args.out, args.resume, device, callbacks);
+  const EpochStats last = train_vae(data, model, train, args.out, args.resume, device, callbacks, group.get());
   if (!global.quiet) {
     std::cout << "done: epoch " << last.epoch << ", test ELBO " << std::fixed << std::setprecision(2)
               << last.test_elbo << " nats, KL " << last.test_kl << ", " << last.active_latents
@@ -181,6 +223,17 @@ void add_train_command(CLI::App& app, GlobalOptions& global) {
       ->check(int_in(0, int64_t{1} << 40));
   cmd->add_option("--limit-test", args->limit_test, "use only the first N test images (quick runs)")
       ->check(int_in(0, int64_t{1} << 40));
+  cmd->add_option("--nproc", args->nproc,
+                  "data-parallel: start N local ranks on 127.0.0.1 (--batch-size stays the global batch); "
+                  "under torchrun/srun set RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT instead")
+      ->capture_default_str()
+      ->check(int_in(1, 256));
+  cmd->add_option("--dist-backend", args->dist_backend, "data-parallel backend: gloo (CPU) | nccl (CUDA builds)")
+      ->capture_default_str();
+  cmd->add_option("--dist-timeout", args->dist_timeout,
+                  "data-parallel: seconds a rendezvous or all-reduce waits for the other ranks")
+      ->capture_default_str()
+      ->check(real_in(0, 86400, true));
   cmd->callback([args, &global]() { run_train(*args, global); });
 }
 

@@ -11,6 +11,8 @@ namespace dvae::cli {
 nlohmann::json environment_json(const torch::Device& device);
 
 /// Runs spec into out (resuming), prints where the report went; force redoes finished units.
-void run_study_command(const StudySpec& spec, const std::string& out, bool force, const GlobalOptions& global);
+/// shard: only shard K/N's units (spec_toml kept in its shard.json); lock_held: the caller holds out's lock.
+void run_study_command(const StudySpec& spec, const std::string& out, bool force, const GlobalOptions& global,
+                       const ShardSpec& shard = {}, const std::string& spec_toml = "", bool lock_held = false);
 
 }  // namespace dvae::cli

@@ -8,6 +8,11 @@
 
 #include <string>
 
+namespace c10d {
+class ProcessGroup;
+class Backend;
+}  // namespace c10d
+
 namespace dvae::compat {
 
 /// LibTorch's version as "major.minor.patch".
@@ -21,6 +26,15 @@ inline std::string torch_version() {
 using OptionalSize = std::optional<size_t>;
 #else
 using OptionalSize = torch::optional<size_t>;
+#endif
+
+/// The c10d class that Gloo's and NCCL's process groups derive from (and that
+/// allreduce/broadcast/barrier are called on): ProcessGroup on 1.x; on 2.x the
+/// backends are c10d::Backend and ProcessGroup became a dispatcher over them.
+#if TORCH_VERSION_MAJOR >= 2
+using C10dCollectives = ::c10d::Backend;
+#else
+using C10dCollectives = ::c10d::ProcessGroup;
 #endif
 
 /// True when this LibTorch build has CUDA and a device is present.

@@ -10,6 +10,7 @@
 #include <exception>
 #include <filesystem>
 #include <iomanip>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -313,6 +314,45 @@ Plan plan_study(const StudySpec& spec, const StudyContext& ctx) {
     }
   }
   return plan;
+}
+
+// Keeps shard ctx.shard's units (experiments/shards.h): a VAE with its probes
+// is one item, a supervised cell another. Returns the kept units' keys.
+std::vector<std::string> keep_shard(Plan& plan, const ShardSpec& shard) {
+  std::vector<ShardItem> items;
+  for (const auto& v : plan.vaes) {
+    double cost = v.cost;
+    for (const auto& p : plan.probes) cost += p.vae == &v ? p.cost : 0.0;
+    items.push_back({v.key, cost});
+  }
+  for (const auto& u : plan.supervised) items.push_back({u.key, u.cost});
+  const std::vector<int> where = assign_shards(items, shard.count);
+  std::vector<VaeUnit> vaes;
+  vaes.reserve(plan.vaes.size());  // stable addresses for the probes' pointers
+  std::map<const VaeUnit*, VaeUnit*> moved;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < plan.vaes.size(); ++i) {
+    if (where[i] != shard.index) continue;
+    vaes.push_back(plan.vaes[i]);
+    moved[&plan.vaes[i]] = &vaes.back();
+    keys.push_back(plan.vaes[i].key);
+  }
+  std::vector<ClassifierUnit> probes, supervised;
+  for (auto& p : plan.probes) {
+    if (!moved.count(p.vae)) continue;
+    p.vae = moved[p.vae];
+    probes.push_back(p);
+    keys.push_back(p.key);
+  }
+  for (size_t i = 0; i < plan.supervised.size(); ++i) {
+    if (where[plan.vaes.size() + i] != shard.index) continue;
+    supervised.push_back(plan.supervised[i]);
+    keys.push_back(plan.supervised[i].key);
+  }
+  plan.vaes = std::move(vaes);  // moving the vector keeps its elements' addresses
+  plan.probes = std::move(probes);
+  plan.supervised = std::move(supervised);
+  return keys;
 }
 
 // --- Scheduling ---------------------------------------------------------------
@@ -695,7 +735,8 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
   const auto start = Clock::now();
   validate_study(spec, "study");
   fs::create_directories(ctx.out_dir);
-  RunLock lock(ctx.out_dir);
+  std::optional<RunLock> lock;
+  if (!ctx.lock_held) lock.emplace(ctx.out_dir);
   remove_stale_temporaries(ctx.out_dir);  // of writes a killed run left half done
   ResultsDb db(ctx.out_dir + "/results.sqlite");
   Progress progress(ctx.log);
@@ -703,6 +744,12 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
   Run run{spec, ctx, db, progress, outcome, {}};
 
   Plan plan = plan_study(spec, ctx);
+  const bool sharded = ctx.shard.count > 1;
+  ShardManifest manifest{unit_key(study_to_json(spec)), ctx.spec_toml, ctx.shard, {}, false};
+  if (sharded) {
+    manifest.units = keep_shard(plan, ctx.shard);
+    write_shard_manifest(ctx.out_dir, manifest);
+  }
   nlohmann::json fingerprints = nlohmann::json::object();
   for (size_t d = 0; d < plan.data.size(); ++d) fingerprints[plan.data[d].name] = plan.fingerprints[d];
   const nlohmann::json study_json = study_to_json(spec);
@@ -714,12 +761,18 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
   for (const auto& v : plan.vaes) progress.plan(v.cost);
   for (const auto& u : plan.supervised) progress.plan(u.cost);
   for (const auto& u : plan.probes) progress.plan(u.cost);
-  progress.plan(plan.figure_cost);
+  if (!sharded) progress.plan(plan.figure_cost);
   progress.say("plan: " + std::to_string(plan.vaes.size()) + " VAEs, " + std::to_string(plan.supervised.size()) +
                " supervised cells, " + std::to_string(plan.probes.size()) + " probe grids");
 
   train_stage(run, plan);
   probe_stage(run, plan);
+  if (sharded) {  // figures and the report come with `dvae study merge`
+    manifest.complete = true;
+    write_shard_manifest(ctx.out_dir, manifest);
+    outcome.seconds = since(start);
+    return outcome;
+  }
   const std::vector<ResultRow> rows = all_rows(plan);
 
   ReportData report;

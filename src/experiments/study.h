@@ -24,6 +24,7 @@
 #include <functional>
 #include <string>
 
+#include "experiments/shards.h"
 #include "experiments/study_spec.h"
 
 namespace dvae {
@@ -36,6 +37,9 @@ struct StudyContext {
   bool force = false;                      ///< redo finished units
   std::function<void(const std::string&)> log;  ///< progress lines (with percentage and ETA); may be empty
   nlohmann::json environment;              ///< versions, BLAS, threads, device: shown in the report
+  ShardSpec shard;                         ///< only shard K/N's units, no figures or report (experiments/shards.h)
+  std::string spec_toml;                   ///< the study file's text, kept in a shard's shard.json
+  bool lock_held = false;                  ///< the caller holds OUT's lock (study merge)
 };
 
 /// What a run produced.

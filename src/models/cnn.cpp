@@ -61,11 +61,25 @@ CnnDecoderImpl::CnnDecoderImpl(const CnnOptions& options) : options_(options) {
   deconv2_ = register_module("deconv2", deconv(64, 1, TransposedConvPath::kLibTorch));
 }
 
+namespace {
+
+// bn's normalisation of x: LibTorch's, or over the global batch when the
+// decoder trains data-parallel (models/batch_norm.h).
+template <typename BatchNorm>
+torch::Tensor normalise(BatchNorm& bn, const torch::Tensor& x, const BatchSum& batch_sum, bool training) {
+  if (!batch_sum || !training) return bn->forward(x);
+  return global_batch_norm(x, bn->weight, bn->bias, bn->running_mean, bn->running_var, bn->num_batches_tracked,
+                           bn->options, batch_sum);
+}
+
+}  // namespace
+
 torch::Tensor CnnDecoderImpl::decode(const torch::Tensor& z) {
-  auto h = bn1_->forward(torch::relu(fc1_->forward(z)));  // [B,D] -> [B,F]
-  h = bn2_->forward(torch::relu(fc2_->forward(h)));       // [B,F] -> [B,6272]
-  h = h.view({-1, 128, side_, side_});                    // [B,6272] -> [B,128,7,7]
-  h = bn3_->forward(torch::relu(deconv1_->forward(h)));   // [B,128,7,7] -> [B,64,14,14]
+  const bool training = is_training();
+  auto h = normalise(bn1_, torch::relu(fc1_->forward(z)), batch_sum_, training);  // [B,D] -> [B,F]
+  h = normalise(bn2_, torch::relu(fc2_->forward(h)), batch_sum_, training);       // [B,F] -> [B,6272]
+  h = h.view({-1, 128, side_, side_});                                           // [B,6272] -> [B,128,7,7]
+  h = normalise(bn3_, torch::relu(deconv1_->forward(h)), batch_sum_, training);   // [B,128,7,7] -> [B,64,14,14]
   return deconv2_->forward(h);                            // [B,64,14,14] -> [B,1,28,28] logits
 }
 

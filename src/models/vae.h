@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "models/batch_norm.h"
+
 namespace dvae {
 
 /// Architecture options; the defaults are the paper's (section 3.2).
@@ -51,6 +53,13 @@ class DecoderImpl : public torch::nn::Module {
  public:
   /// [B,D] -> [B,1,H,W] logits.
   virtual torch::Tensor decode(const torch::Tensor& z) = 0;
+  /// Data-parallel training: batch statistics (batch normalisation) in
+  /// training mode are summed over processes by fn (models/batch_norm.h);
+  /// an empty fn (the default) keeps them per process.
+  void set_batch_sum(BatchSum fn) { batch_sum_ = std::move(fn); }
+
+ protected:
+  BatchSum batch_sum_;  ///< empty: one process
 };
 
 /// A VAE made of a registered encoder and decoder.

@@ -289,16 +289,25 @@ void MlpTrainingStep::activation_backward(torch::Tensor& grad, const torch::Tens
 }
 
 StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Generator generator) {
+  return run(x_in, beta, std::move(generator), RowSlice{0, x_in.size(0)});
+}
+
+StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Generator generator, RowSlice slice) {
   torch::NoGradGuard no_grad;
   const int64_t b = x_in.size(0);
+  if (slice.total == 0) slice.total = b;
   DVAE_CHECK(b >= 1 && b <= max_batch_, "MLP training step: batch of ", b, ", expected 1..", max_batch_);
+  DVAE_CHECK(slice.offset >= 0 && slice.offset + b <= slice.total && slice.total <= max_batch_,
+             "MLP training step: rows ", slice.offset, "..", slice.offset + b, " of a batch of ", slice.total,
+             ", expected a slice of at most ", max_batch_, " rows");
   for (const auto& [name, p] : params_) {
     DVAE_CHECK(p.grad().defined(), "MLP training step: ", name, " has no gradient tensor, expected one bound by the optimiser");
   }
   const auto rows = [b](const torch::Tensor& t) { return t.narrow(0, 0, b); };
   const torch::Tensor x = x_in.reshape({b, -1});  // [B,1,H,W] -> [B,P]
   auto a1 = rows(a1_), h1 = rows(h1_), a2 = rows(a2_), h2 = rows(h2_);
-  auto mu = rows(mu_), logvar = rows(logvar_), eps = rows(eps_), sd = rows(std_), z = rows(z_);
+  auto mu = rows(mu_), logvar = rows(logvar_), sd = rows(std_), z = rows(z_);
+  auto eps = eps_.narrow(0, slice.offset, b);  // this slice's rows of the global batch's draws
   auto c1 = rows(c1_), g1 = rows(g1_), c2 = rows(c2_), g2 = rows(g2_);
   auto logits = rows(logits_), dlogits = rows(dlogits_);
   auto dk1 = rows(dk1_), dk2 = rows(dk2_), dz = rows(dz_), dmu = rows(dmu_), dlogvar = rows(dlogvar_);
@@ -314,7 +323,7 @@ StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Gener
   at::mm_out(logvar, h2, W("encoder.logvar.weight").t()).add_(W("encoder.logvar.bias"));   // [B,K] -> [B,D]
   // Reparameterisation z = mu + exp(logvar / 2) * eps.
   sd.copy_(logvar).mul_(0.5).exp_();                // [B,D]
-  eps.normal_(0.0, 1.0, generator);                 // [B,D], as torch::randn
+  eps_.narrow(0, 0, slice.total).normal_(0.0, 1.0, generator);  // [total,D], as torch::randn
   at::addcmul_out(z, mu, sd, eps);                  // [B,D]
   // Decoder.
   at::mm_out(c1, z, W("decoder.fc1.weight").t());  // [B,D] -> [B,K]
@@ -323,8 +332,9 @@ StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Gener
   activation(g2, c2, W("decoder.fc2.bias"));
   at::mm_out(logits, g2, W("decoder.out.weight").t());  // [B,K] -> [B,P], bias added by bce_logits
 
-  // Loss: BCE with logits summed over pixels, KL summed over latents; both batch means.
-  const double inv_b = 1.0 / static_cast<double>(b);
+  // Loss: BCE with logits summed over pixels, KL summed over latents; both
+  // means over the global batch (this slice's rows summed, / slice.total).
+  const double inv_b = 1.0 / static_cast<double>(slice.total);
   StepTerms terms;
   // BCE with logits l and target x: softplus(l) - x l, summed; and, for the
   // backward pass, d recon / d logits = (sigmoid(l) - x) / B, in the same pass.

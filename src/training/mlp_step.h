@@ -29,6 +29,13 @@ struct StepTerms {
   double loss = 0;   ///< recon + beta * kl
 };
 
+/// Which rows of a global batch a step computes (data-parallel training):
+/// rows [offset, offset + B) of a batch of total rows. One process: {0, B}.
+struct RowSlice {
+  int64_t offset = 0;  ///< first row of x within the global batch
+  int64_t total = 0;   ///< rows of the global batch (0: x's own rows)
+};
+
 /// Hand-written training step of an MLP VAE (architecture "mlp").
 class MlpTrainingStep {
  public:
@@ -41,6 +48,12 @@ class MlpTrainingStep {
   /// make from it), and OVERWRITES every parameter's .grad() with the gradient
   /// of recon + beta * kl. B <= max_batch.
   StepTerms run(const torch::Tensor& x, double beta, at::Generator generator);
+  /// The step on rows slice of a global batch: draws eps for all slice.total
+  /// rows (so that every rank's generator stays in step) and uses its rows
+  /// [offset, offset + B); terms and gradients are this slice's share of the
+  /// global batch means (sums / slice.total), so summing them over the slices
+  /// gives the whole batch's. slice.total <= max_batch.
+  StepTerms run(const torch::Tensor& x, double beta, at::Generator generator, RowSlice slice);
 
  private:
   torch::Tensor param(const std::string& name) const;

@@ -17,6 +17,7 @@
 #include "dvae/version.h"
 #include "training/checkpoint.h"
 #include "training/loss.h"
+#include "training/distributed.h"
 #include "training/mlp_step.h"
 
 namespace dvae {
@@ -65,6 +66,32 @@ FlatOptimizer make_optimizer(VaeImpl& vae, const TrainOptions& train) {
 // The hand-written step serves the MLP on CPU unless autograd is asked for.
 bool use_mlp_step(const ModelOptions& model, const TrainOptions& train, torch::Device device) {
   return model.arch == "mlp" && device.is_cpu() && !train.autograd;
+}
+
+// One step's gradients into optimizer's flat buffer, on rows slice of the
+// global batch: the hand-written MLP step or autograd, the loss being this
+// slice's share of the global batch mean (the whole mean in one process).
+StepTerms train_step(VaeImpl& vae, MlpTrainingStep* mlp_step, FlatOptimizer& optimizer, const torch::Tensor& x,
+                     double beta, at::Generator& generator, RowSlice slice) {
+  if (mlp_step) return mlp_step->run(x, beta, generator, slice);  // overwrites the gradients
+  const int64_t rows = x.size(0);
+  // VaeImpl::forward with eps drawn from the run's generator (for the whole global batch).
+  const Posterior q = vae.encoder()->encode(x);  // -> 2 x [b,D]
+  auto eps = torch::randn({slice.total, q.mu.size(1)}, generator, torch::kFloat32);  // [B,D]
+  if (rows != slice.total) eps = eps.narrow(0, slice.offset, rows);                 // [B,D] -> [b,D]
+  eps = eps.to(x.device());
+  const auto z = q.mu + torch::exp(0.5 * q.logvar) * eps;  // [b,D]
+  const auto x_logits = vae.decoder()->decode(z);          // -> [b,1,H,W]
+  ElboTerms terms = beta_elbo_loss(x_logits, x, q.mu, q.logvar, beta);
+  optimizer.zero_grad();
+  if (rows == slice.total) {
+    terms.loss.backward();
+    return {terms.recon.item<double>(), terms.kl.item<double>(), terms.loss.item<double>()};
+  }
+  const double share = static_cast<double>(rows) / static_cast<double>(slice.total);  // b / B
+  const torch::Tensor loss = terms.loss * share;
+  loss.backward();
+  return {terms.recon.item<double>() * share, terms.kl.item<double>() * share, loss.item<double>()};
 }
 
 // Everything but epochs must match for a resumed run to be the same run.
@@ -219,7 +246,11 @@ EpochStats evaluate_vae(VaeImpl& vae, const ImageSet& set, torch::Device device,
 }
 
 EpochStats train_vae(const Dataset& data, const ModelOptions& model, const TrainOptions& train,
-                     const std::string& run_dir, bool resume, torch::Device device, const TrainCallbacks& callbacks) {
+                     const std::string& run_dir, bool resume, torch::Device device, const TrainCallbacks& callbacks,
+                     DataParallel* parallel) {
+  const int rank = parallel ? parallel->rank() : 0;
+  const int world = parallel ? parallel->world_size() : 1;
+  const bool writer = rank == 0;  // rank 0 writes config, log and checkpoints
   check_options(data, model, train);
   std::error_code ec;
   fs::create_directories(run_dir, ec);
@@ -250,7 +281,7 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
     }
   }
 
-  write_file_atomic(run_dir + "/config.json",
+  if (writer) write_file_atomic(run_dir + "/config.json",
                     nlohmann::json{{"model", meta.model_options},
                                    {"train", meta.train_options},
                                    {"dataset", data.name},
@@ -261,7 +292,9 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
                                    {"device", device.str()},
                                    {"training_step", use_mlp_step(model, train, device) ? "hand-written mlp" : "autograd"},
                                    {"dvae_version", kVersion},
-                                   {"libtorch_version", compat::torch_version()}}
+                                   {"libtorch_version", compat::torch_version()},
+                                   {"world_size", world},
+                                   {"dist_backend", parallel ? parallel->backend() : "none"}}
                             .dump(2) + "\n");
 
   Vae vae = nullptr;
@@ -275,6 +308,8 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
   at::Generator generator = at::detail::createCPUGenerator(derive_seed(train.seed, {kStepStream}));
   vae->to(device);
   vae->train();
+  // Batch normalisation over the global batch, not each rank's shard.
+  if (parallel && world > 1) vae->decoder()->set_batch_sum(parallel->batch_sum());
   FlatOptimizer optimizer = make_optimizer(*vae, train);
   int64_t start_epoch = 0;
   EpochStats last;
@@ -283,7 +318,15 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
     start_epoch = saved.epoch;
     if (!saved.last_stats.is_null()) last = epoch_stats_from_json(saved.last_stats);
   }
-  trim_log(log_path, start_epoch);
+  if (writer) trim_log(log_path, start_epoch);
+  if (parallel) {
+    // Every rank must resume from the same checkpoint (the same --out, on a shared file system).
+    auto epochs = torch::tensor({start_epoch}, torch::kInt64);  // [1]
+    parallel->broadcast_(epochs, 0);
+    DVAE_CHECK(epochs.item<int64_t>() == start_epoch, checkpoint_path, ": rank ", rank, " resumes at epoch ",
+               start_epoch, " but rank 0 at epoch ", epochs.item<int64_t>(),
+               ", expected every rank to see the same --out folder (a shared file system)");
+  }
 
   // The whole training set stays uint8 [N,H,W]; each batch is gathered into
   // preallocated buffers and converted there.
@@ -309,46 +352,52 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
     double recon_sum = 0;
     double kl_sum = 0;
     for (int64_t b = 0; b < batches; ++b) {
-      const int64_t len = std::min(bs, n - b * bs);
-      auto bytes = bytes_buffer.narrow(0, 0, len);                    // [B,H,W]
-      torch::index_select_out(bytes, images, 0, perm.narrow(0, b * bs, len));
-      auto x = x_buffer.narrow(0, 0, len);                            // [B,1,H,W]
-      x.copy_(bytes.unsqueeze(1)).div_(255.0f);                        // [B,H,W] -> [B,1,H,W] in [0,1]
-      if (train.binarize) {
-        // Bernoulli(x) as u < x, u ~ U[0,1) drawn on the CPU: the same on every device.
-        const auto u = torch::rand({len, 1, side, side}, generator, torch::kFloat32).to(device);  // [B,1,H,W]
-        auto target = target_buffer.narrow(0, 0, len);
-        at::lt_out(target, u, x);                                      // [B,1,H,W] in {0,1}
-        x = target;
-      }
+      const int64_t len = std::min(bs, n - b * bs);  // rows of the global batch
+      const BatchShard mine = batch_shard(len, rank, world);
       StepTerms step;
-      std::optional<ElboTerms> terms;
-      if (mlp_step) {
-        step = mlp_step->run(x, train.beta, generator);  // overwrites the gradients
+      if (mine.count == 0) {
+        // No rows here (a last batch smaller than the world): draw what the
+        // others draw, so that the generators stay in step, and add nothing.
+        if (train.binarize) (void)torch::rand({len, 1, side, side}, generator, torch::kFloat32);
+        (void)torch::randn({len, model.latent_dim}, generator, torch::kFloat32);
+        optimizer.zero_grad();
       } else {
-        // VaeImpl::forward with eps drawn from the run's generator.
-        const Posterior q = vae->encoder()->encode(x);                                        // -> 2 x [B,D]
-        const auto eps = torch::randn(q.mu.sizes(), generator, torch::kFloat32).to(device);  // [B,D]
-        const auto z = q.mu + torch::exp(0.5 * q.logvar) * eps;                               // [B,D]
-        const auto x_logits = vae->decoder()->decode(z);                                      // -> [B,1,H,W]
-        terms = beta_elbo_loss(x_logits, x, q.mu, q.logvar, train.beta);
-        step = {terms->recon.item<double>(), terms->kl.item<double>(), terms->loss.item<double>()};
+        auto bytes = bytes_buffer.narrow(0, 0, mine.count);  // [b,H,W]
+        torch::index_select_out(bytes, images, 0, perm.narrow(0, b * bs + mine.offset, mine.count));
+        auto x = x_buffer.narrow(0, 0, mine.count);          // [b,1,H,W]
+        x.copy_(bytes.unsqueeze(1)).div_(255.0f);             // [b,H,W] -> [b,1,H,W] in [0,1]
+        if (train.binarize) {
+          // Bernoulli(x) as u < x, u ~ U[0,1) drawn on the CPU for the whole global batch: the same on every device.
+          const auto u = torch::rand({len, 1, side, side}, generator, torch::kFloat32)
+                             .narrow(0, mine.offset, mine.count)
+                             .to(device);  // [B,1,H,W] -> [b,1,H,W]
+          auto target = target_buffer.narrow(0, 0, mine.count);
+          at::lt_out(target, u, x);  // [b,1,H,W] in {0,1}
+          x = target;
+        }
+        step = train_step(*vae, mlp_step.get(), optimizer, x, train.beta, generator, RowSlice{mine.offset, len});
       }
       DVAE_CHECK(std::isfinite(step.loss), "epoch ", epoch, ", batch ", b + 1, "/", batches, ": loss is ", step.loss,
                  ", expected a finite number; ", checkpoint_path,
                  " keeps the last good epoch (try a lower --lr, then --resume)");
-      if (terms) {
-        optimizer.zero_grad();
-        terms->loss.backward();
-      }
+      if (parallel) parallel->all_reduce_sum_(optimizer.flat_grad());  // shares of the batch mean -> the mean
       optimizer.step();
       recon_sum += step.recon * static_cast<double>(len);
       kl_sum += step.kl * static_cast<double>(len);
       if (callbacks.on_batch) callbacks.on_batch(epoch, b + 1, batches);
     }
+    if (parallel) {
+      // Every rank's share of the epoch's sums, added once per epoch.
+      auto sums = torch::tensor({recon_sum, kl_sum}, torch::kFloat64);  // [2]
+      parallel->all_reduce_sum_(sums);
+      recon_sum = sums[0].item<double>();
+      kl_sum = sums[1].item<double>();
+    }
     const double train_seconds = seconds_since(epoch_start);
 
-    EpochStats stats = evaluate_vae(*vae, data.test, device, 1000, derive_seed(train.seed, {kEvalStream}));
+    // Rank 0 evaluates, logs and checkpoints; the others only train.
+    EpochStats stats;
+    if (writer) stats = evaluate_vae(*vae, data.test, device, 1000, derive_seed(train.seed, {kEvalStream}));
     stats.epoch = epoch;
     stats.beta = train.beta;
     stats.train_recon = recon_sum / static_cast<double>(n);
@@ -356,13 +405,16 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
     stats.images_per_sec = static_cast<double>(n) / train_seconds;
     stats.seconds = seconds_since(epoch_start);
 
-    append_line_durable(log_path, epoch_stats_to_json(stats).dump());
-    meta.epoch = epoch;
-    meta.last_stats = epoch_stats_to_json(stats);
-    save_checkpoint(checkpoint_path, *vae, meta, &optimizer, &generator);
+    if (writer) {
+      append_line_durable(log_path, epoch_stats_to_json(stats).dump());
+      meta.epoch = epoch;
+      meta.last_stats = epoch_stats_to_json(stats);
+      save_checkpoint(checkpoint_path, *vae, meta, &optimizer, &generator);
+    }
     last = stats;
     if (callbacks.on_epoch) callbacks.on_epoch(stats);
   }
+  if (parallel) parallel->barrier();  // returns once rank 0 has written the last checkpoint
   return last;
 }
 

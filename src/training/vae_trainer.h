@@ -20,6 +20,8 @@
 
 namespace dvae {
 
+class DataParallel;
+
 /// Options of train_vae; defaults are the paper's MLP settings.
 struct TrainOptions {
   double beta = 4.0;              ///< KL weight (1 = standard VAE; paper: 4 MLP, 6 CNN)
@@ -78,9 +80,17 @@ constexpr double kActiveLatentKl = 0.01;
 /// it already holds train.epochs epochs); without resume an existing checkpoint
 /// is an error. Throws dvae::Error naming epoch and batch on a non-finite loss
 /// (the previous epoch's checkpoint stays). Returns the last epoch's stats.
+///
+/// parallel (data-parallel training, training/distributed.h): every rank calls
+/// train_vae with the same arguments; each computes its contiguous shard of
+/// every global batch of train.batch_size images (the same permutation and
+/// random draws on every rank), gradients are summed over ranks each step, so
+/// the result equals one process's to float rounding; rank 0 alone evaluates
+/// and writes config.json (with world_size and dist_backend), the log and the
+/// checkpoints, and other ranks' returned stats carry only the training terms.
 EpochStats train_vae(const Dataset& data, const ModelOptions& model, const TrainOptions& train,
                      const std::string& run_dir, bool resume, torch::Device device,
-                     const TrainCallbacks& callbacks = {});
+                     const TrainCallbacks& callbacks = {}, DataParallel* parallel = nullptr);
 
 /// Mean test terms of vae on set (eval mode, no grad, one z ~ q(z|x) per image
 /// from a generator seeded with seed): fills test_recon, test_kl, kl_per_latent,

@@ -73,6 +73,8 @@ std::vector<FlagCase> flag_cases() {
       {kTrain, "--seed", kSeed, run},
       {kTrain, "--limit-train", kNonNegInt, run},
       {kTrain, "--limit-test", kNonNegInt, run},
+      {kTrain, "--nproc", kCount, run},
+      {kTrain, "--dist-timeout", kPositiveReal, run},
       {kClassify, "--sizes", {"-1", "0", "nan", "inf", "1e3", "99999999999", "99999999999999999999", "abc", "1,,2"},
        cls},
       {kClassify, "--trials", kCount, cls},

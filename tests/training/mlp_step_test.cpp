@@ -112,3 +112,33 @@ TEST(MlpTrainingStep, RequiresBoundGradients) {
 }
 
 }  // namespace dvae
+
+namespace dvae {
+namespace {
+
+// Data-parallel slices: the gradients and terms of rows [0,3) and [3,7) of a
+// batch of 7, summed, are the whole batch's (each slice draws the whole
+// batch's eps and uses its own rows).
+TEST(MlpTrainingStep, SlicesOfABatchSumToTheWholeBatch) {
+  torch::manual_seed(5);
+  Vae vae(mlp("softplus"));
+  FlatOptimizer optimizer(vae->parameters(), {});
+  MlpTrainingStep step(*vae, 7);
+  const auto x = torch::rand({7, 1, 6, 6});
+  const StepTerms whole = step.run(x, 2.0, at::detail::createCPUGenerator(3));
+  const auto want = optimizer.flat_grad().clone();
+  const StepTerms first = step.run(x.narrow(0, 0, 3), 2.0, at::detail::createCPUGenerator(3), RowSlice{0, 7});
+  const auto g0 = optimizer.flat_grad().clone();
+  const StepTerms second = step.run(x.narrow(0, 3, 4), 2.0, at::detail::createCPUGenerator(3), RowSlice{3, 7});
+  const auto sum = g0 + optimizer.flat_grad();
+  EXPECT_NEAR(first.recon + second.recon, whole.recon, 1e-5 * whole.recon);
+  EXPECT_NEAR(first.kl + second.kl, whole.kl, 1e-5 * whole.kl + 1e-7);
+  EXPECT_GT(first.recon, 0.3 * whole.recon);  // shares of the mean, not two means
+  EXPECT_LT(first.recon, 0.6 * whole.recon);
+  EXPECT_TRUE(torch::allclose(sum, want, 1e-4, 1e-6)) << (sum - want).abs().max();
+  EXPECT_THROW(step.run(x.narrow(0, 3, 4), 2.0, at::detail::createCPUGenerator(3), RowSlice{4, 7}), Error);
+  EXPECT_THROW(step.run(x.narrow(0, 0, 3), 2.0, at::detail::createCPUGenerator(3), RowSlice{0, 8}), Error);
+}
+
+}  // namespace
+}  // namespace dvae

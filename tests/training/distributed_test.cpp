@@ -1,0 +1,226 @@
+// DataParallel: launcher variables, batch shards, and a real 2-rank Gloo group
+// on 127.0.0.1 (one thread per rank): bucketed sums and means, broadcast,
+// rendezvous timeout, and a peer that leaves.
+#include "training/distributed.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <future>
+#include <thread>
+
+#include "core/check.h"
+
+namespace dvae {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Runs fn(group) on ranks 0..world-1, one thread each, on a fresh local port.
+void on_ranks(int world, const std::function<void(DataParallel&)>& fn, double timeout_s = 20) {
+  const int port = free_local_port();
+  std::vector<std::future<void>> done;
+  for (int r = 0; r < world; ++r) {
+    done.push_back(std::async(std::launch::async, [=, &fn] {
+      DistConfig c;
+      c.rank = r;
+      c.world_size = world;
+      c.master_port = port;
+      DistOptions o;
+      o.timeout_s = timeout_s;
+      DataParallel group(c, o);
+      fn(group);
+    }));
+  }
+  for (auto& f : done) f.get();  // rethrows a rank's failure
+}
+
+TEST(DistConfig, ReadsTorchrunVariables) {
+  const DistConfig c = dist_config_from_env(
+      {{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "node7"}, {"MASTER_PORT", "29501"}});
+  EXPECT_EQ(c.rank, 3);
+  EXPECT_EQ(c.world_size, 4);
+  EXPECT_EQ(c.local_rank, 1);
+  EXPECT_EQ(c.master_addr, "node7");
+  EXPECT_EQ(c.master_port, 29501);
+  EXPECT_TRUE(dist_env_present({{"WORLD_SIZE", "4"}}));
+  EXPECT_FALSE(dist_env_present({{"RANK", "0"}}));
+}
+
+TEST(DistConfig, LocalRankDefaultsToRankAndOneProcessNeedsNoMaster) {
+  const DistConfig c = dist_config_from_env({{"RANK", "0"}, {"WORLD_SIZE", "1"}});
+  EXPECT_EQ(c.local_rank, 0);
+  EXPECT_EQ(c.world_size, 1);
+}
+
+TEST(DistConfig, BadVariablesAreOneLineErrorsNamingThem) {
+  const Env ok = {{"RANK", "1"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29500"}};
+  const auto with = [&](const std::string& key, const std::string& value) {
+    Env e = ok;
+    if (value == "<unset>") {
+      e.erase(key);
+    } else {
+      e[key] = value;
+    }
+    return error_of([&] { dist_config_from_env(e); });
+  };
+  EXPECT_EQ(error_of([&] { dist_config_from_env(ok); }), "");
+  EXPECT_NE(with("RANK", "<unset>").find("RANK: not set"), std::string::npos);
+  EXPECT_NE(with("RANK", "2").find("RANK: '2', expected an integer in [0, 1]"), std::string::npos);
+  EXPECT_NE(with("RANK", "1x").find("RANK: '1x'"), std::string::npos);
+  EXPECT_NE(with("WORLD_SIZE", "0").find("WORLD_SIZE: '0'"), std::string::npos);
+  EXPECT_NE(with("MASTER_PORT", "70000").find("MASTER_PORT: '70000', expected an integer in [1, 65535]"),
+            std::string::npos);
+  EXPECT_NE(with("MASTER_PORT", "<unset>").find("MASTER_PORT: not set"), std::string::npos);
+  EXPECT_NE(with("MASTER_ADDR", "<unset>").find("MASTER_ADDR: not set"), std::string::npos);
+  EXPECT_NE(with("LOCAL_RANK", "-1").find("LOCAL_RANK: '-1'"), std::string::npos);
+  for (const auto& [key, value] : {std::pair{"RANK", "x\ny"}, std::pair{"MASTER_PORT", ""}}) {
+    EXPECT_EQ(with(key, value).find('\n'), std::string::npos) << key;
+  }
+}
+
+TEST(DistOptions, BackendAndTimeoutAreChecked) {
+  EXPECT_EQ(error_of([] { check_dist_options({"gloo", 30}); }), "");
+  EXPECT_NE(error_of([] { check_dist_options({"mpi", 30}); }).find("--dist-backend: 'mpi', expected gloo or nccl"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { check_dist_options({"gloo", 0}); }).find("--dist-timeout: 0"), std::string::npos);
+  EXPECT_NE(error_of([] { check_dist_options({"gloo", std::nan("")}); }).find("--dist-timeout"), std::string::npos);
+  EXPECT_TRUE(dist_backend_available("gloo"));
+  if (!dist_backend_available("nccl")) {
+    EXPECT_NE(error_of([] { check_dist_options({"nccl", 30}); }).find("not in this build"), std::string::npos);
+  }
+}
+
+TEST(BatchShard, ContiguousInRankOrderWithTheRemainderOnTheFirstRanks) {
+  auto s = batch_shard(10, 0, 2);
+  EXPECT_EQ(s.offset, 0);
+  EXPECT_EQ(s.count, 5);
+  s = batch_shard(10, 1, 2);
+  EXPECT_EQ(s.offset, 5);
+  EXPECT_EQ(s.count, 5);
+  s = batch_shard(5, 0, 2);
+  EXPECT_EQ(s.offset, 0);
+  EXPECT_EQ(s.count, 3);
+  s = batch_shard(5, 1, 2);
+  EXPECT_EQ(s.offset, 3);
+  EXPECT_EQ(s.count, 2);
+  s = batch_shard(1, 1, 2);  // fewer rows than ranks: rank 1 has none
+  EXPECT_EQ(s.count, 0);
+  // Shards tile the batch for any size.
+  for (int world : {1, 2, 3, 7}) {
+    for (int64_t len : {0, 1, 6, 100, 101}) {
+      int64_t next = 0;
+      for (int r = 0; r < world; ++r) {
+        const BatchShard b = batch_shard(len, r, world);
+        EXPECT_EQ(b.offset, next);
+        next += b.count;
+      }
+      EXPECT_EQ(next, len);
+    }
+  }
+  EXPECT_THROW(batch_shard(10, 2, 2), Error);
+}
+
+TEST(DataParallel, SumsAndAveragesAcrossTwoRanksInBuckets) {
+  std::vector<torch::Tensor> sums(2), means(2);
+  std::vector<int64_t> calls(2);
+  on_ranks(2, [&](DataParallel& g) {
+    g.set_bucket_values(3);
+    auto t = torch::arange(10, torch::kFloat32) * (g.rank() + 1);  // rank 0: 0..9, rank 1: 0,2,..18
+    g.all_reduce_sum_(t);
+    sums[g.rank()] = t;
+    calls[g.rank()] = g.all_reduce_calls();
+    auto m = torch::full({4}, static_cast<float>(g.rank() * 4));  // 0 and 4
+    g.all_reduce_mean_(m);
+    means[g.rank()] = m;
+  });
+  const auto want = torch::arange(10, torch::kFloat32) * 3;
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_TRUE(torch::equal(sums[r], want)) << sums[r];
+    EXPECT_EQ(calls[r], 4);  // ceil(10 / 3) buckets, not one call per value
+    EXPECT_TRUE(torch::equal(means[r], torch::full({4}, 2.0f))) << means[r];
+  }
+}
+
+TEST(DataParallel, BroadcastCopiesRootsTensorAndBarrierReturns) {
+  std::vector<torch::Tensor> got(2);
+  on_ranks(2, [&](DataParallel& g) {
+    auto t = torch::full({3}, static_cast<float>(10 + g.rank()));
+    g.broadcast_(t, 1);
+    g.barrier();
+    got[g.rank()] = t;
+    EXPECT_EQ(g.backend(), "gloo");
+    EXPECT_EQ(g.is_main(), g.rank() == 0);
+  });
+  for (int r = 0; r < 2; ++r) EXPECT_TRUE(torch::equal(got[r], torch::full({3}, 11.0f)));
+}
+
+TEST(DataParallel, NonContiguousBufferIsRefused) {
+  on_ranks(1, [](DataParallel& g) {
+    const auto t = torch::zeros({4, 4}).t();
+    EXPECT_THROW(g.all_reduce_sum_(t), Error);
+  });
+}
+
+TEST(DataParallel, MissingRankZeroTimesOutWithAnErrorNamingTheAddress) {
+  DistConfig c;
+  c.rank = 1;
+  c.world_size = 2;
+  c.master_port = free_local_port();  // nobody listens there
+  DistOptions o;
+  o.timeout_s = 1;
+  const auto start = std::chrono::steady_clock::now();
+  const std::string e = error_of([&] { DataParallel g(c, o); });
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(e.find("rendezvous at 127.0.0.1:" + std::to_string(c.master_port)), std::string::npos) << e;
+  EXPECT_NE(e.find("rank 1 of 2"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  EXPECT_LT(took, 15.0);
+}
+
+TEST(DataParallel, PeerThatLeavesMakesTheOtherRankFailWithinTheTimeout) {
+  const int port = free_local_port();
+  std::string error;
+  double took = 0;
+  auto peer = std::async(std::launch::async, [&] {
+    DistConfig c;
+    c.rank = 1;
+    c.world_size = 2;
+    c.master_port = port;
+    DistOptions o;
+    o.timeout_s = 2;
+    DataParallel g(c, o);
+    auto t = torch::ones({8});
+    g.all_reduce_sum_(t);  // one step together, then this rank is gone
+  });
+  DistConfig c;
+  c.world_size = 2;
+  c.master_port = port;
+  DistOptions o;
+  o.timeout_s = 2;
+  DataParallel g(c, o);
+  auto t = torch::ones({8});
+  g.all_reduce_sum_(t);
+  EXPECT_TRUE(torch::equal(t, torch::full({8}, 2.0f)));
+  peer.get();
+  const auto start = std::chrono::steady_clock::now();
+  error = error_of([&] { g.all_reduce_sum_(t); });
+  took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(error.find("all-reduce failed on rank 0 of 2"), std::string::npos) << error;
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  EXPECT_LT(took, 10.0);
+}
+
+}  // namespace
+}  // namespace dvae
