@@ -74,12 +74,12 @@ int64_t parse_index(const std::string& field, const std::string& where) {
 
 }  // namespace
 
-FactorTable parse_factor_csv(const std::string& text, const std::string& what) {
+CsvTable parse_factor_csv(const std::string& text, const std::string& what) {
   const std::vector<std::string> lines = csv_lines(text);
   DVAE_CHECK(!lines.empty(), what, ": empty file, expected a header line 'index,...'");
   const std::vector<std::string> header = csv_fields(lines[0]);
   DVAE_CHECK(header[0] == "index", what, ": line 1 column 1: header ", shown(header[0]), ", expected 'index'");
-  FactorTable t;
+  CsvTable t;
   std::set<std::string> seen{"index"};
   for (size_t c = 1; c < header.size(); ++c) {
     const std::string where = what + ": line 1 column " + std::to_string(c + 1);
@@ -104,7 +104,7 @@ FactorTable parse_factor_csv(const std::string& text, const std::string& what) {
   return t;
 }
 
-FactorTable read_factor_csv(const std::string& path) {
+CsvTable read_factor_csv(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   DVAE_CHECK(in, path, ": cannot open for reading");
   std::ostringstream text;
@@ -113,8 +113,8 @@ FactorTable read_factor_csv(const std::string& path) {
   return parse_factor_csv(text.str(), path);
 }
 
-FactorCodes match_codes_to_factors(const FactorTable& codes, const std::string& codes_what,
-                                   const FactorTable& factors, const std::string& factors_what, bool with_label) {
+FactorCodes match_codes_to_factors(const CsvTable& codes, const std::string& codes_what,
+                                   const CsvTable& factors, const std::string& factors_what, bool with_label) {
   std::vector<int64_t> code_cols, factor_cols;
   for (int64_t c = 0; c < codes.cols(); ++c) {
     if (codes.columns[static_cast<size_t>(c)].rfind("mu_", 0) == 0) code_cols.push_back(c);

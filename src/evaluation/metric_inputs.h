@@ -16,7 +16,7 @@
 namespace dvae {
 
 /// A numeric table whose first column is `index`.
-struct FactorTable {
+struct CsvTable {
   std::vector<std::string> columns;  ///< C header names after `index`
   std::vector<int64_t> index;        ///< [R] the index column (integers >= 0)
   std::vector<double> values;        ///< [R*C] the other columns, row-major, all finite
@@ -33,17 +33,17 @@ struct FactorTable {
 /// rows of exactly as many fields, each a complete decimal number (NaN and
 /// infinities refused), the index a non-negative integer. LF or CRLF line ends;
 /// one final empty line allowed. Errors name `what`, the line and the column.
-FactorTable parse_factor_csv(const std::string& text, const std::string& what);
+CsvTable parse_factor_csv(const std::string& text, const std::string& what);
 
 /// Reads and parses the file at path (errors name it).
-FactorTable read_factor_csv(const std::string& path);
+CsvTable read_factor_csv(const std::string& path);
 
 /// Joins codes (columns mu_0.. as written by `dvae encode`; logvar_* and label
 /// ignored) with factors (every column but label; label too, as a discrete factor,
 /// when with_label) on `index`. Every code row needs exactly one factor row;
 /// factor rows without codes are ignored. Duplicate indices in either table, or a
 /// code index without a factor row, are errors naming the file and the index.
-FactorCodes match_codes_to_factors(const FactorTable& codes, const std::string& codes_what,
-                                   const FactorTable& factors, const std::string& factors_what, bool with_label);
+FactorCodes match_codes_to_factors(const CsvTable& codes, const std::string& codes_what,
+                                   const CsvTable& factors, const std::string& factors_what, bool with_label);
 
 }  // namespace dvae

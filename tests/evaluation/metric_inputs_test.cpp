@@ -21,7 +21,7 @@ std::string parse_error(const std::string& text) {
 }
 
 TEST(metric_inputs, ParsesAWellFormedTable) {
-  const FactorTable t = parse_factor_csv("index,label,area\r\n0,7,1.5\r\n3,2,-2e-3\r\n", "f.csv");
+  const CsvTable t = parse_factor_csv("index,label,area\r\n0,7,1.5\r\n3,2,-2e-3\r\n", "f.csv");
   ASSERT_EQ(t.rows(), 2);
   ASSERT_EQ(t.cols(), 2);
   EXPECT_EQ(t.columns, (std::vector<std::string>{"label", "area"}));
@@ -50,9 +50,9 @@ TEST(metric_inputs, ErrorsNameTheLineAndColumn) {
 }
 
 TEST(metric_inputs, MatchesCodesToFactorsOnIndex) {
-  const FactorTable codes = parse_factor_csv("index,label,mu_0,mu_1,logvar_0,logvar_1\n2,1,0.5,0.6,0,0\n0,3,1.5,1.6,0,0\n",
+  const CsvTable codes = parse_factor_csv("index,label,mu_0,mu_1,logvar_0,logvar_1\n2,1,0.5,0.6,0,0\n0,3,1.5,1.6,0,0\n",
                                              "codes.csv");
-  const FactorTable factors = parse_factor_csv("index,label,area\n0,3,10\n1,4,11\n2,1,12\n", "factors.csv");
+  const CsvTable factors = parse_factor_csv("index,label,area\n0,3,10\n1,4,11\n2,1,12\n", "factors.csv");
   const FactorCodes d = match_codes_to_factors(codes, "codes.csv", factors, "factors.csv", false);
   ASSERT_EQ(d.codes.sizes(), (std::vector<int64_t>{2, 2}));
   EXPECT_EQ(d.factor_names, (std::vector<std::string>{"area"}));
@@ -65,8 +65,8 @@ TEST(metric_inputs, MatchesCodesToFactorsOnIndex) {
 }
 
 TEST(metric_inputs, UnmatchedOrDuplicateIndicesAreErrors) {
-  const FactorTable factors = parse_factor_csv("index,area\n0,10\n1,11\n", "factors.csv");
-  const FactorTable missing = parse_factor_csv("index,mu_0\n0,1\n5,2\n", "codes.csv");
+  const CsvTable factors = parse_factor_csv("index,area\n0,10\n1,11\n", "factors.csv");
+  const CsvTable missing = parse_factor_csv("index,mu_0\n0,1\n5,2\n", "codes.csv");
   try {
     match_codes_to_factors(missing, "codes.csv", factors, "factors.csv", false);
     FAIL() << "expected an error";
@@ -74,11 +74,11 @@ TEST(metric_inputs, UnmatchedOrDuplicateIndicesAreErrors) {
     EXPECT_NE(std::string(e.what()).find("codes.csv: index 5 (line 3) has no row in factors.csv"), std::string::npos)
         << e.what();
   }
-  const FactorTable dup = parse_factor_csv("index,mu_0\n0,1\n0,2\n", "codes.csv");
+  const CsvTable dup = parse_factor_csv("index,mu_0\n0,1\n0,2\n", "codes.csv");
   EXPECT_THROW(match_codes_to_factors(dup, "codes.csv", factors, "factors.csv", false), Error);
-  const FactorTable dup_f = parse_factor_csv("index,area\n1,10\n1,11\n", "factors.csv");
+  const CsvTable dup_f = parse_factor_csv("index,area\n1,10\n1,11\n", "factors.csv");
   EXPECT_THROW(match_codes_to_factors(missing, "codes.csv", dup_f, "factors.csv", false), Error);
-  const FactorTable no_mu = parse_factor_csv("index,z_0\n0,1\n", "codes.csv");
+  const CsvTable no_mu = parse_factor_csv("index,z_0\n0,1\n", "codes.csv");
   EXPECT_THROW(match_codes_to_factors(no_mu, "codes.csv", factors, "factors.csv", false), Error);
 }
 
