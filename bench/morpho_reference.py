@@ -62,7 +62,7 @@ def main():
     print(f"{len(index)} images of MNIST {args.split}")
     print(f"{'measure':>10} {'mean |diff|':>12} {'max |diff|':>11} {'mean ref':>9}")
     for k, m in enumerate(MEASURES):
-        print(f"{m:>10} {diff[:, k].mean():12.4f} {diff[:, k].max():11.4f} {ref[:, k].mean():9.4f}")
+        print(f"{m:>10} {diff[:, k].mean():12.3g} {diff[:, k].max():11.3g} {ref[:, k].mean():9.4f}")
     for i in range(min(3, len(index))):
         print("image", index[i], "reference", " ".join(f"{v:.4f}" for v in ref[i]), "| dvae",
               " ".join(f"{v:.4f}" for v in ours[i]))

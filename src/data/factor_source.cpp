@@ -49,6 +49,11 @@ torch::Tensor FactorSource::sample_factors(int64_t n, Rng& rng) const {
 
 torch::Tensor FactorSource::sample_factors_fixed(int64_t n, int64_t k, Rng& rng) const {
   const double value = sample_value(k, rng);
+  return sample_factors_with(n, k, value, rng);
+}
+
+torch::Tensor FactorSource::sample_factors_with(int64_t n, int64_t k, double value, Rng& rng) const {
+  DVAE_CHECK(k >= 0 && k < num_factors(), "sample_factors_with: factor ", k, ", expected 0..", num_factors() - 1);
   torch::Tensor out = sample_factors(n, rng);  // [n,F]
   out.select(1, k).fill_(value);
   return out;

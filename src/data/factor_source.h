@@ -60,6 +60,8 @@ class FactorSource {
   /// n factor vectors sharing factor k (one value drawn from its range) while the
   /// other factors are drawn independently: double [n,F], column k constant.
   torch::Tensor sample_factors_fixed(int64_t n, int64_t k, Rng& rng) const;
+  /// The same with factor k set to the given value (BetaVAE pairs: two draws with one value).
+  torch::Tensor sample_factors_with(int64_t n, int64_t k, double value, Rng& rng) const;
 
   /// Images for the given factor vectors (double [n,F], values inside the ranges;
   /// anything the factors leave open, such as which source image of a digit, is

@@ -9,7 +9,11 @@
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <tuple>
 
+#include "core/atomic_file.h"
 #include "core/check.h"
 #include "data/datasets.h"
 
@@ -203,9 +207,7 @@ void transform_digit(const uint8_t* in, uint8_t* out, int size, const AffineFact
   renderer.render(in, out, f);
 }
 
-ImageSet make_affine_set(const ImageSet& base, uint64_t seed, uint64_t stream) {
-  DVAE_CHECK(base.size() == 0 || base.rows() == base.cols(), base.source, ": ", base.rows(), "x", base.cols(),
-             " images, expected square images");
+ImageSet make_affine_factors(const ImageSet& base, uint64_t seed, uint64_t stream) {
   const int64_t n = base.size();
   const int64_t f = static_cast<int64_t>(mnist_affine_ranges().size());
   ImageSet out;
@@ -214,15 +216,25 @@ ImageSet make_affine_set(const ImageSet& base, uint64_t seed, uint64_t stream) {
   out.source = base.source;
   for (const FactorRange& r : mnist_affine_ranges()) out.factor_names.push_back(r.name);
   out.factors = torch::empty({n, f}, torch::kFloat64);  // [N,6]
-  if (n == 0) {
-    out.images = base.images.clone();
-    return out;
-  }
   double* p = out.factors.data_ptr<double>();
   for (int64_t i = 0; i < n; ++i) {
     Rng rng(derive_seed(seed, {stream, static_cast<uint64_t>(i)}));
     draw_affine_row(rng, p + i * f);
   }
+  return out;
+}
+
+ImageSet make_affine_set(const ImageSet& base, uint64_t seed, uint64_t stream) {
+  DVAE_CHECK(base.size() == 0 || base.rows() == base.cols(), base.source, ": ", base.rows(), "x", base.cols(),
+             " images, expected square images");
+  const int64_t n = base.size();
+  const int64_t f = static_cast<int64_t>(mnist_affine_ranges().size());
+  ImageSet out = make_affine_factors(base, seed, stream);
+  if (n == 0) {
+    out.images = base.images.clone();
+    return out;
+  }
+  const double* p = out.factors.data_ptr<double>();
   const torch::Tensor images = base.images.contiguous();
   const int size = static_cast<int>(base.rows());
   out.images = torch::empty({n, size, size}, torch::kUInt8);  // [N,S,S]
@@ -232,13 +244,68 @@ ImageSet make_affine_set(const ImageSet& base, uint64_t seed, uint64_t stream) {
   return out;
 }
 
+std::string mnist_affine_cache_file(const std::string& data_root, const std::string& mnist_fingerprint) {
+  return data_root + "/.cache/mnist-affine-" + mnist_fingerprint.substr(0, 16) + "-seed" +
+         std::to_string(kMnistAffineSeed) + "-v" + std::to_string(kMnistAffineVersion) + ".bin";
+}
+
+namespace {
+
+// The cache file: one header line, then the train and the test images' bytes.
+std::string affine_cache_header(const Dataset& d) {
+  return "dvae mnist-affine v" + std::to_string(kMnistAffineVersion) + " " + std::to_string(d.train.size()) + " " +
+         std::to_string(d.test.size()) + " " + std::to_string(d.train.rows()) + "\n";
+}
+
+// Fills out's images from the cache file when it holds exactly what mnist would give; false otherwise.
+bool read_affine_cache(const std::string& path, const Dataset& mnist, Dataset& out) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return false;
+  const std::string bytes = read_file(path);
+  const std::string header = affine_cache_header(mnist);
+  const size_t train_bytes = static_cast<size_t>(mnist.train.images.numel());
+  const size_t test_bytes = static_cast<size_t>(mnist.test.images.numel());
+  if (bytes.size() != header.size() + train_bytes + test_bytes || bytes.compare(0, header.size(), header) != 0) {
+    return false;
+  }
+  out.train.images = torch::empty_like(mnist.train.images);
+  out.test.images = torch::empty_like(mnist.test.images);
+  std::memcpy(out.train.images.data_ptr<uint8_t>(), bytes.data() + header.size(), train_bytes);
+  std::memcpy(out.test.images.data_ptr<uint8_t>(), bytes.data() + header.size() + train_bytes, test_bytes);
+  return true;
+}
+
+}  // namespace
+
 Dataset load_mnist_affine(const std::string& data_root) {
   const Dataset mnist = load_dataset("mnist", data_root);
   Dataset out;
   out.name = "mnist-affine";
   out.dir = mnist.dir;
-  out.train = make_affine_set(mnist.train, kMnistAffineSeed, 0);
-  out.test = make_affine_set(mnist.test, kMnistAffineSeed, 1);
+  // The factors are redrawn (fast); the images come from the cache when it matches.
+  const std::string cache = mnist_affine_cache_file(data_root, dataset_fingerprint(mnist));
+  Dataset cached;
+  if (read_affine_cache(cache, mnist, cached)) {
+    for (auto [split, base, stream] : {std::tuple<ImageSet*, const ImageSet*, uint64_t>{&out.train, &mnist.train, 0},
+                                       {&out.test, &mnist.test, 1}}) {
+      *split = make_affine_factors(*base, kMnistAffineSeed, stream);
+      split->images = (stream == 0 ? cached.train : cached.test).images;
+    }
+  } else {
+    out.train = make_affine_set(mnist.train, kMnistAffineSeed, 0);
+    out.test = make_affine_set(mnist.test, kMnistAffineSeed, 1);
+    try {
+      std::filesystem::create_directories(std::filesystem::path(cache).parent_path());
+      std::string bytes = affine_cache_header(mnist);
+      bytes.append(reinterpret_cast<const char*>(out.train.images.data_ptr<uint8_t>()),
+                   static_cast<size_t>(out.train.images.numel()));
+      bytes.append(reinterpret_cast<const char*>(out.test.images.data_ptr<uint8_t>()),
+                   static_cast<size_t>(out.test.images.numel()));
+      write_file_atomic(cache, bytes);
+    } catch (const std::exception&) {
+      // A read-only data root: the data set is still complete, only the next load regenerates it.
+    }
+  }
   out.train.source = "mnist-affine/train";
   out.test.source = "mnist-affine/test";
   return out;

@@ -57,8 +57,17 @@ void transform_digit(const uint8_t* in, uint8_t* out, int size, const AffineFact
 /// The result carries the factor table (mnist_affine_ranges() names, double [N,6]).
 ImageSet make_affine_set(const ImageSet& base, uint64_t seed, uint64_t stream);
 
-/// The registered data set: MNIST from data_root, both splits transformed with kMnistAffineSeed.
+/// The factor table make_affine_set draws for base (images left undefined).
+ImageSet make_affine_factors(const ImageSet& base, uint64_t seed, uint64_t stream);
+
+/// The registered data set: MNIST from data_root, both splits transformed with
+/// kMnistAffineSeed. The rendered images are cached in mnist_affine_cache_file
+/// (written atomically; a read-only data root only costs the regeneration).
 Dataset load_mnist_affine(const std::string& data_root);
+
+/// Where load_mnist_affine caches the images: DATA_ROOT/.cache/mnist-affine-<first 16
+/// hex digits of MNIST's fingerprint>-seed<seed>-v<version>.bin.
+std::string mnist_affine_cache_file(const std::string& data_root, const std::string& mnist_fingerprint);
 
 /// The interventional generator over split ("train" or "test") of MNIST under
 /// data_root: the six factors above plus "digit" (discrete, 0..9); render draws

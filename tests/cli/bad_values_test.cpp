@@ -56,6 +56,7 @@ const std::string kSample = "sample --checkpoint {T}/a.pt --out {T}/fig.png";
 const std::string kMetrics = "metrics --codes {T}/codes.csv --factors {T}/factors.csv --out {T}/m.json";
 const std::string kPlot = "plot --results {T}/r.jsonl --out {T}/plots";
 const std::string kReproduce = "reproduce --data-root {T}/data --out {T}/rep";
+const std::string kFactors = "factors --data-dir {T}/data --no-cache --out {T}/f.csv";
 const std::string kFetch = "--data-root {T}/root data fetch mnist --mirror http://127.0.0.1:9";
 
 std::vector<FlagCase> flag_cases() {
@@ -108,6 +109,7 @@ std::vector<FlagCase> flag_cases() {
       {kReproduce, "--vae-seeds", kCount, {"rep"}},
       {kReproduce, "--seed", kSeed, {"rep"}},
       {kFetch, "--timeout", kCount, {"root"}},
+      {kFactors, "--limit", kNonNegInt, {"f.csv"}},
   };
 }
 
@@ -221,7 +223,7 @@ TEST(FlagTable, CoversEveryNumericFlag) {
   }
   const std::regex numeric_option(R"(^\s+(--[a-z0-9-]+)\s+(INT|UINT|FLOAT|NUMBER|INT64|DOUBLE)\b)");
   for (const std::string sub : {"", "train", "classify", "encode", "traverse", "reconstruct", "sample", "plot",
-                                "reproduce", "export", "metrics", "study run", "data info", "data fetch", "info"}) {
+                                "reproduce", "export", "metrics", "study run", "data info", "data fetch", "info", "factors"}) {
     const auto r = run_quick(sub + " --help");
     ASSERT_EQ(r.exit_code, 0) << sub << "\n" << r.err;
     std::istringstream lines(r.out);

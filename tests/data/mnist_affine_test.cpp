@@ -5,8 +5,13 @@
 
 #include <cmath>
 
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "data/datasets.h"
 #include "data/morphometrics.h"
 #include "data/mnist_affine.h"
+#include "support/fixtures.h"
 
 namespace dvae {
 namespace {
@@ -186,6 +191,30 @@ TEST(MnistAffine, SetIsSeededDeterministicAndCarriesFactors) {
   const ImageSet s = a.subset(torch::tensor({3, 1}, torch::kInt64));
   EXPECT_TRUE(torch::equal(s.factors[0], a.factors[3]));
   EXPECT_TRUE(torch::equal(s.factors[1], a.factors[1]));
+}
+
+TEST(MnistAffine, RegisteredDataSetIsCachedAndTheCacheIsChecked) {
+  test::TempDir dir;
+  test::write_synthetic_mnist(dir.file("mnist"), 30, 10);
+  const Dataset a = load_dataset("mnist-affine", dir.path());
+  EXPECT_EQ(a.name, "mnist-affine");
+  EXPECT_EQ(a.train.size(), 30);
+  EXPECT_EQ(a.test.size(), 10);
+  EXPECT_EQ(a.train.factor_names.size(), 6u);
+  const std::string cache = mnist_affine_cache_file(dir.path(), dataset_fingerprint(load_dataset("mnist", dir.path())));
+  ASSERT_TRUE(std::filesystem::exists(cache));
+  const Dataset b = load_dataset("mnist-affine", dir.path());  // from the cache
+  EXPECT_TRUE(torch::equal(a.train.images, b.train.images));
+  EXPECT_TRUE(torch::equal(a.test.images, b.test.images));
+  EXPECT_TRUE(torch::equal(a.train.factors, b.train.factors));
+  // The train split is MNIST's train split transformed with stream 0.
+  const Dataset mnist = load_dataset("mnist", dir.path());
+  EXPECT_TRUE(torch::equal(a.train.images, make_affine_set(mnist.train, kMnistAffineSeed, 0).images));
+  // A damaged cache file is ignored and rewritten.
+  write_file_atomic(cache, "dvae mnist-affine garbage");
+  const Dataset c = load_dataset("mnist-affine", dir.path());
+  EXPECT_TRUE(torch::equal(a.test.images, c.test.images));
+  EXPECT_GT(std::filesystem::file_size(cache), 40u * 28 * 28);
 }
 
 }  // namespace
