@@ -73,24 +73,24 @@ ImageSet first(const ImageSet& set, int64_t n) {
   return set.subset(torch::arange(n));
 }
 
-// The data-parallel group this process belongs to: none without launcher
-// variables, else the rendezvous (rank 0 hosts the store).
-std::unique_ptr<DataParallel> join_group(const TrainArgs& args) {
-  const auto env = dist_environment();
-  if (!dist_env_present(env)) return nullptr;
+// The data-parallel group of a process started by a launcher (config), after
+// the rendezvous (rank 0 hosts the store); none without launcher variables.
+std::unique_ptr<DataParallel> join_group(const std::optional<DistConfig>& config, const TrainArgs& args) {
+  if (!config) return nullptr;
   DistOptions options;
   options.backend = args.dist_backend;
   options.timeout_s = args.dist_timeout;
-  return std::make_unique<DataParallel>(dist_config_from_env(env), options);
+  return std::make_unique<DataParallel>(*config, options);
 }
 
 void run_train(const TrainArgs& args, GlobalOptions global) {
   DVAE_CHECK_USAGE(!args.out.empty(), "--out: missing, expected the run folder to write");
   DVAE_CHECK_USAGE(args.limit_train >= 0 && args.limit_test >= 0, "--limit-train/--limit-test: negative, expected >= 0");
   const auto env = dist_environment();
+  std::optional<DistConfig> dist;
   try {
     check_dist_options({args.dist_backend, args.dist_timeout});
-    if (dist_env_present(env)) dist_config_from_env(env);
+    if (dist_env_present(env)) dist = dist_config_from_env(env);
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
@@ -104,17 +104,18 @@ void run_train(const TrainArgs& args, GlobalOptions global) {
   }
   configure_runtime(global);
   const torch::Device device = resolve_device(global.device);
-  const std::unique_ptr<DataParallel> group = join_group(args);
-  const bool main_rank = !group || group->is_main();
+  const bool main_rank = !dist || dist->rank == 0;
   if (!main_rank) global.quiet = true;  // rank 0 reports for all
   // A second train (or classify) on this folder would interleave log lines and
   // overwrite the checkpoint under the first: refuse it while this one runs.
-  // Rank 0 alone writes the folder, so rank 0 holds the lock.
+  // Rank 0 alone writes the folder, so rank 0 holds the lock, taken before
+  // the rendezvous so that a busy folder is the first error of a job.
   std::optional<RunLock> lock;
   if (main_rank) {
     lock.emplace(args.out);
     remove_stale_temporaries(args.out);  // of checkpoints a killed run left half written
   }
+  const std::unique_ptr<DataParallel> group = join_group(dist, args);
 
   Dataset data = args.data_dir.empty() ? load_dataset(args.dataset, data_root(global)) : load_dataset_dir(args.data_dir);
   data.train = first(data.train, args.limit_train);

@@ -18,6 +18,7 @@
 #endif
 
 #include <cerrno>
+#include <csignal>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -163,6 +164,11 @@ DataParallel::DataParallel(const DistConfig& config, const DistOptions& options)
   check_dist_options(options_);
   DVAE_CHECK(config_.world_size >= 1 && config_.rank >= 0 && config_.rank < config_.world_size, "RANK: ",
              config_.rank, " with WORLD_SIZE ", config_.world_size, ", expected 0 <= RANK < WORLD_SIZE");
+  if (config_.world_size == 1) return;  // one rank: no store, no group, every collective a no-op
+  // Gloo and the store write to sockets whose peer may have died; the write
+  // then raises SIGPIPE, which would kill this process before the error below
+  // could name the failure. Ignore it, as Python (hence torch.distributed) does.
+  std::signal(SIGPIPE, SIG_IGN);
   const auto timeout = to_ms(options_.timeout_s);
   const std::string where = config_.master_addr + ":" + std::to_string(config_.master_port);
   try {

@@ -72,7 +72,9 @@ int free_local_port();
 class DataParallel {
  public:
   /// Rendezvous through MASTER_ADDR:MASTER_PORT (rank 0 hosts the TCPStore)
-  /// and builds the backend's process group; every rank must call it. Throws
+  /// and builds the backend's process group; every rank must call it (with
+  /// WORLD_SIZE 1 there is nothing to connect and collectives do nothing; with
+  /// more, SIGPIPE is ignored from then on, so that a dead peer is an error). Throws
   /// dvae::Error naming the address, rank and timeout when peers do not come.
   DataParallel(const DistConfig& config, const DistOptions& options);
   ~DataParallel();
