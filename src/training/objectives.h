@@ -69,9 +69,9 @@ class ObjectiveLoss {
   virtual ~ObjectiveLoss() = default;
   /// The VAE's loss on a batch (autograd graph through batch's tensors).
   virtual ObjectiveTerms loss(const ObjectiveBatch& batch) = 0;
-  /// Called after the VAE's optimiser step with the same batch (z detached by
-  /// the caller is not required): factor-vae trains its discriminator here.
-  /// generator draws anything random (the run's own, checkpointed).
+  /// Called after the VAE's optimiser step with the same batch (its tensors as
+  /// loss() saw them): factor-vae trains its discriminator here. generator
+  /// draws anything random (the run's own, checkpointed).
   virtual void after_step(const ObjectiveBatch& batch, at::Generator& generator) {
     (void)batch;
     (void)generator;
@@ -124,7 +124,7 @@ nlohmann::json objective_parameter(const ObjectiveSettings& settings, const std:
 void set_objective_parameter(ObjectiveSettings& settings, const std::string& parameter, const nlohmann::json& value,
                              const std::string& where);
 
-/// The accepted range of a parameter (lo, hi, lo open?), in words: "a number in (0, 10]".
+/// The accepted range of a parameter.
 struct ParameterRange {
   double lo, hi;   ///< bounds
   bool open_lo;    ///< lo excluded

@@ -42,6 +42,8 @@ void check_options(const Dataset& data, const ModelOptions& model, const TrainOp
   DVAE_CHECK(train.lr > 0 && std::isfinite(train.lr), "--lr: ", train.lr, ", expected a positive number");
   DVAE_CHECK(train.beta >= 0 && std::isfinite(train.beta), "--beta: ", train.beta, ", expected >= 0");
   check_objective_settings(train.objective);
+  DVAE_CHECK(find_objective(train.objective.name).uses("beta") || train.beta == 1.0, "beta: ", train.beta,
+             ", expected 1 with objective ", train.objective.name, " (it has no beta; its KL weight is 1)");
   DVAE_CHECK(train.optimizer == "adam" || train.optimizer == "sgd", "--optimizer: '", train.optimizer,
              "', expected adam or sgd");
   DVAE_CHECK(data.train.size() > 0, data.name, ": training set is empty, expected images");
@@ -64,8 +66,8 @@ FlatOptimizer make_optimizer(VaeImpl& vae, const TrainOptions& train) {
   return FlatOptimizer(vae.parameters(), o);
 }
 
-// The hand-written step serves the MLP on CPU unless autograd is asked for.
-// (its step is the beta-ELBO's: only for objectives that say they are that).
+// The hand-written step serves the MLP on CPU unless autograd is asked for; it
+// computes the beta-ELBO, so only for an objective that is that (beta-vae).
 bool use_mlp_step(const ModelOptions& model, const TrainOptions& train, torch::Device device) {
   return model.arch == "mlp" && device.is_cpu() && !train.autograd &&
          find_objective(train.objective.name).hand_written_mlp_step;

@@ -128,6 +128,7 @@ TEST_P(EveryObjective, ResumedRunEqualsUninterruptedRun) {
   train.objective = test_settings(GetParam());
   train.objective.capacity_iterations = 7;  // annealed-vae: C rises within the run
   train.objective.c_max = 3;
+  if (!find_objective(GetParam()).uses("beta")) train.beta = 1;
   train_vae(data, test::tiny_model(), train, full.path(), false, torch::kCPU);
   TrainCallbacks kill;
   kill.on_batch = [](int64_t epoch, int64_t batch, int64_t) {
@@ -391,6 +392,19 @@ TEST(Objectives, UnknownObjectiveOrForeignParameterIsAOneLineError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("factor-vae"), std::string::npos) << e.what();
   }
+}
+
+TEST(Objectives, AnObjectiveWithoutBetaRefusesABetaOtherThanOne) {
+  test::TempDir dir;
+  TrainOptions train = test::tiny_train(1);  // beta 2
+  train.objective = test_settings("factor-vae");
+  try {
+    train_vae(test::tiny_dataset(), test::tiny_model(), train, dir.path(), false, torch::kCPU);
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("factor-vae"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("checkpoint.pt")));
 }
 
 TEST(Objectives, CheckpointOfAnUnknownObjectiveIsAnErrorNamingIt) {
