@@ -1,11 +1,14 @@
-// `dvae train`: trains one beta-VAE (paper section 4.2) into a run folder,
+// `dvae train`: trains one VAE (paper section 4.2; --objective picks beta-vae
+// or a disentangling variant, training/objectives.h) into a run folder,
 // resumable with --resume, holding the folder's lock (experiments/run_lock.h). Progress: a bar with ETA on a terminal, one line
 // per epoch otherwise, nothing with --quiet.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <thread>
 #include <sstream>
@@ -25,6 +28,8 @@ namespace dvae::cli {
 namespace {
 
 struct TrainArgs {
+  std::string objective = "beta-vae";  // --objective
+  std::map<std::string, double> parameters;  // --gamma, --c-min, ...: the objective parameters given
   std::string arch = "mlp";        // --arch
   double beta = -1;                // --beta (< 0: the arch's default)
   int64_t epochs = 0;              // --epochs (0: the arch's default)
@@ -83,8 +88,43 @@ std::unique_ptr<DataParallel> join_group(const std::optional<DistConfig>& config
   return std::make_unique<DataParallel>(*config, options);
 }
 
+// "c_max" -> "--c-max".
+std::string flag_of(const std::string& parameter) {
+  std::string f = "--" + parameter;
+  std::replace(f.begin(), f.end(), '_', '-');
+  return f;
+}
+
+// The objectives that use parameter, comma separated.
+std::string users_of(const std::string& parameter) {
+  std::string s;
+  for (const auto& o : objectives())
+    if (o.uses(parameter)) s += (s.empty() ? "" : ", ") + o.name;
+  return s;
+}
+
+// The objective's settings from its defaults and the flags given; a flag of a
+// parameter the objective does not use is a usage error naming both.
+ObjectiveSettings objective_settings(const TrainArgs& args) {
+  const Objective& objective = find_objective(args.objective);
+  DVAE_CHECK_USAGE(args.beta < 0 || objective.uses("beta"), "--beta: not used by --objective ", args.objective,
+                   ", expected it only with ", users_of("beta"));
+  ObjectiveSettings s = default_objective_settings(args.objective);
+  for (const auto& [p, v] : args.parameters) {
+    DVAE_CHECK_USAGE(objective.uses(p), flag_of(p), ": not used by --objective ", args.objective,
+                     ", expected it only with ", users_of(p));
+    const ParameterRange range = objective_parameter_range(p);
+    set_objective_parameter(s, p, range.integer ? nlohmann::json(static_cast<int64_t>(v)) : nlohmann::json(v),
+                            flag_of(p));
+  }
+  DVAE_CHECK_USAGE(!objective.uses("c_max") || s.c_min <= s.c_max, "--c-min: ", s.c_min, " above --c-max ",
+                   s.c_max, ", expected c_min <= c_max");
+  return s;
+}
+
 void run_train(const TrainArgs& args, GlobalOptions global) {
   DVAE_CHECK_USAGE(!args.out.empty(), "--out: missing, expected the run folder to write");
+  const ObjectiveSettings objective = objective_settings(args);
   DVAE_CHECK_USAGE(args.limit_train >= 0 && args.limit_test >= 0, "--limit-train/--limit-test: negative, expected >= 0");
   const auto env = dist_environment();
   std::optional<DistConfig> dist;
@@ -132,6 +172,8 @@ void run_train(const TrainArgs& args, GlobalOptions global) {
   model.cnn_fc = args.fc;
 
   TrainOptions train = default_train_options(args.arch);
+  train.objective = objective;
+  if (!find_objective(objective.name).uses("beta")) train.beta = 1.0;
   if (args.beta >= 0) train.beta = args.beta;
   if (args.epochs > 0) train.epochs = args.epochs;
   train.lr = args.lr;
@@ -143,7 +185,11 @@ void run_train(const TrainArgs& args, GlobalOptions global) {
   train.seed = args.seed;
 
   if (!global.quiet) {
-    std::cout << "training " << model.arch << " VAE, beta " << train.beta << ", " << model.latent_dim << " latents, "
+    std::cout << "training " << model.arch << " VAE, objective " << objective.name;
+    if (find_objective(objective.name).uses("beta")) std::cout << ", beta " << train.beta;
+    for (const auto& p : find_objective(objective.name).parameters)
+      if (p != "beta") std::cout << ", " << p << " " << objective_parameter(objective, p).dump();
+    std::cout << ", " << model.latent_dim << " latents, "
               << train.epochs << " epochs on " << data.name << " (" << data.train.size() << " train, "
               << data.test.size() << " test images), " << train.optimizer << " lr " << train.lr << ", batch "
               << train.batch_size << ", seed " << train.seed << ", device " << device.str() << ", threads "
@@ -191,12 +237,40 @@ void run_train(const TrainArgs& args, GlobalOptions global) {
 
 void add_train_command(CLI::App& app, GlobalOptions& global) {
   auto args = std::make_shared<TrainArgs>();
-  auto* cmd = app.add_subcommand("train", "train a beta-VAE (MLP or CNN) into a run folder; --resume continues it");
+  auto* cmd = app.add_subcommand("train", "train a VAE (MLP or CNN, beta-VAE or another objective) into a run folder; "
+                                          "--resume continues it");
+  std::vector<std::string> objective_names;
+  for (const auto& o : objectives()) objective_names.push_back(o.name);
+  cmd->add_option("--objective", args->objective, "objective: " + objective_names_text() + " (README: Objectives)")
+      ->check(CLI::IsMember(objective_names))
+      ->capture_default_str();
   cmd->add_option("--arch", args->arch, "architecture: mlp | cnn")
       ->check(CLI::IsMember(registered_archs()))
       ->capture_default_str();
-  cmd->add_option("--beta", args->beta, "KL weight (default: 4 for mlp, 6 for cnn; 1 = standard VAE)")
+  cmd->add_option("--beta", args->beta,
+                  "beta-vae: KL weight (default: 4 for mlp, 6 for cnn; 1 = standard VAE); beta-tcvae: TC weight")
       ->check(real_in(0, 1e6));
+  const ObjectiveSettings annealed = default_objective_settings("annealed-vae");
+  const ObjectiveSettings factor = default_objective_settings("factor-vae");
+  const std::map<std::string, std::string> help = {
+      {"gamma", "annealed-vae: weight of |KL - C| (default " + objective_parameter(annealed, "gamma").dump() +
+                    "); factor-vae: TC weight (default " + objective_parameter(factor, "gamma").dump() + ")"},
+      {"c_min", "annealed-vae: capacity C at step 0, nats (default 0)"},
+      {"c_max", "annealed-vae: capacity C reached at --capacity-iterations, nats (default 25)"},
+      {"capacity_iterations", "annealed-vae: steps over which C rises linearly (default 100000)"},
+      {"disc_hidden", "factor-vae: discriminator hidden width (default 1000)"},
+      {"disc_layers", "factor-vae: discriminator hidden layers (default 6)"},
+      {"disc_lr", "factor-vae: discriminator Adam learning rate (default 1e-4; betas 0.5, 0.9)"}};
+  for (const auto& p : objective_parameter_names()) {
+    const ParameterRange r = objective_parameter_range(p);
+    auto* opt = cmd->add_option_function<double>(
+        flag_of(p), [args, p](double v) { args->parameters[p] = v; }, help.at(p));
+    if (r.integer) {
+      opt->type_name("INT")->check(int_in(static_cast<int64_t>(r.lo), static_cast<int64_t>(r.hi)));
+    } else {
+      opt->check(real_in(r.lo, r.hi, r.open_lo));
+    }
+  }
   cmd->add_option("--epochs", args->epochs, "epochs (default: 50 for mlp, 75 for cnn)")->check(int_in(1, 100000));
   cmd->add_option("--latent", args->latent, "latent units")->capture_default_str()->check(int_in(1, 4096));
   cmd->add_option("--hidden", args->hidden, "MLP hidden width")->capture_default_str()->check(int_in(1, 65536));

@@ -228,7 +228,8 @@ Plan plan_study(const StudySpec& spec, const StudyContext& ctx) {
           u.seed_index = k;
           u.options = model_options_for(spec, m, arch, data);
           u.train = default_train_options(arch);
-          find_objective(m.objective).configure(u.train, m.beta.at(arch));
+          u.train.objective = model_objective_settings(m);
+          u.train.beta = find_objective(m.objective).uses("beta") ? m.beta.at(arch) : 1.0;
           u.train.epochs = m.epochs.at(arch);
           u.train.seed = derive_seed(spec.seed, {0x5AEu, static_cast<uint64_t>(k) + 1});
           const int64_t cap = m.train_images.at(arch);
@@ -242,9 +243,11 @@ Plan plan_study(const StudySpec& spec, const StudyContext& ctx) {
                                            {"data", plan.fingerprints[d]},
                                            {"dvae", kVersion}};
           u.key = unit_key(key_spec);
-          u.run_dir = ctx.out_dir + "/vae/" + arch + "-beta" + number_text(u.train.beta) + "-" + u.key.substr(0, 10);
+          const std::string setting = m.objective == "beta-vae" ? "beta" + number_text(u.train.beta) : m.objective;
+          u.run_dir = ctx.out_dir + "/vae/" + arch + "-" + setting + "-" + u.key.substr(0, 10);
           u.checkpoint = u.run_dir + "/checkpoint.pt";
-          u.label = data.name + " " + arch + " " + m.name + " (beta " + number_text(u.train.beta) + ", seed " +
+          u.label = data.name + " " + arch + " " + m.name + " (" +
+                    (m.objective == "beta-vae" ? "beta " + number_text(u.train.beta) : m.objective) + ", seed " +
                     std::to_string(k) + ", " + std::to_string(u.train.epochs) + " epochs)";
           u.cost = static_cast<double>(u.train_images * u.train.epochs) * arch_weight(arch);
           plan.vaes.push_back(u);

@@ -184,7 +184,29 @@ ModelSpec parse_model(const toml::table& t, const std::string& where, size_t i) 
   DVAE_CHECK_USAGE(t.contains("name"), r.name("name"), ": missing, expected the model's name");
   r.str("name", m.name);
   r.str("objective", m.objective);
+  DVAE_CHECK_USAGE(is_objective(m.objective), r.name("objective"), ": '", m.objective, "', expected one of ",
+                   objective_names_text());
+  const Objective& objective = find_objective(m.objective);
+  DVAE_CHECK_USAGE(!t.contains("beta") || objective.uses("beta"), r.name("beta"), ": objective ", m.objective,
+                   " does not use beta, expected its own parameters (`dvae study keys`)");
   r.per_arch<double>("beta", m.beta, 0.0, 1e6);
+  for (const auto& p : objective_parameter_names()) {
+    const auto* n = r.get(p);
+    if (!n) continue;
+    DVAE_CHECK_USAGE(objective.uses(p), r.name(p), ": objective ", m.objective, " does not use ", p,
+                     ", expected it only with an objective that does (`dvae study keys`)");
+    const ParameterRange range = objective_parameter_range(p);
+    if (range.integer) {
+      m.parameters[p] = r.int_of(*n, p, static_cast<int64_t>(range.lo), static_cast<int64_t>(range.hi));
+    } else {
+      m.parameters[p] = r.real_of(*n, p, range.lo, range.hi, range.open_lo);
+    }
+  }
+  if (objective.uses("c_max")) {
+    const ObjectiveSettings s = model_objective_settings(m);
+    DVAE_CHECK_USAGE(s.c_min <= s.c_max, r.name("c_min"), ": ", s.c_min, " above c_max = ", s.c_max,
+                     ", expected c_min <= c_max");
+  }
   r.integer("latent_dim", m.latent_dim, 1, 4096);
   r.per_arch<int64_t>("epochs", m.epochs, 1, 100000);
   r.per_arch<int64_t>("train_images", m.train_images, 0, int64_t{1} << 40);
@@ -399,6 +421,12 @@ void validate_study(const StudySpec& s, const std::string& where) {
   }
 }
 
+ObjectiveSettings model_objective_settings(const ModelSpec& m) {
+  ObjectiveSettings s = default_objective_settings(m.objective);
+  for (const auto& [p, v] : m.parameters.items()) set_objective_parameter(s, p, v, "model " + m.name);
+  return s;
+}
+
 ProtocolOptions study_protocol(const StudySpec& s) {
   ProtocolOptions p;
   p.sizes = s.sizes;
@@ -431,6 +459,10 @@ nlohmann::json study_to_json(const StudySpec& s) {
                       {"latent_dim", m.latent_dim},
                       {"epochs", per_arch_json(m.epochs, s.archs)},
                       {"train_images", per_arch_json(m.train_images, s.archs)}});
+    // The resolved parameters of objectives other than beta-vae (whose JSON is as before they existed).
+    nlohmann::json resolved = objective_settings_to_json(model_objective_settings(m));
+    resolved.erase("objective");
+    if (!resolved.empty()) models.back()["parameters"] = resolved;
   }
   for (const auto& c : s.classifiers) {
     const bool probe = find_classifier_kind(c.kind).uses_encoder;
@@ -465,6 +497,30 @@ nlohmann::json study_to_json(const StudySpec& s) {
           {"disentanglement_points", s.disentanglement_points}};
 }
 
+namespace {
+
+// The objectives and their parameters, for `dvae study keys`: a study sweeps
+// objectives x their weight with one [[models]] table per point.
+std::string objective_keys_help() {
+  std::ostringstream o;
+  o << "  objectives (each a [[models]] table; sweep one with several tables):\n";
+  for (const auto& obj : objectives()) {
+    o << "    " << obj.name << ": " << obj.description << "; " << obj.reference << "\n      parameters:";
+    const ObjectiveSettings d = default_objective_settings(obj.name);
+    for (const auto& p : obj.parameters) {
+      o << " " << p;
+      if (p != "beta") o << " = " << objective_parameter(d, p).dump();
+    }
+    o << "\n";
+  }
+  for (const auto& p : objective_parameter_names())
+    o << "  " << p << std::string(p.size() < 29 ? 29 - p.size() : 1, ' ')
+      << parameter_range_text(objective_parameter_range(p)) << "\n";
+  return o.str();
+}
+
+}  // namespace
+
 std::string study_keys_help() {
   std::ostringstream o;
   o << "Study file keys (TOML). Top level:\n"
@@ -485,7 +541,9 @@ std::string study_keys_help() {
     << "[[models]] (representation models; the first is the reference of the comparison table):\n"
     << "  name = \"...\"                 required, unique; the label in every table and plot\n"
     << "  objective = \"beta-vae\"       one of: " << objective_names_text() << "\n"
-    << "  beta = 1                     KL weight, >= 0; a number or a table per architecture {mlp = 4, cnn = 6}\n"
+    << "  beta = 1                     KL weight (beta-tcvae: TC weight), >= 0; a number or a table per\n"
+    << "                               architecture {mlp = 4, cnn = 6}; only objectives that use it\n"
+    << objective_keys_help()
     << "  latent_dim = 10              latent units, 1..4096\n"
     << "  epochs = {mlp = 50, cnn = 75}  VAE epochs, >= 1 (number or per-architecture table)\n"
     << "  train_images = 0             VAE training images (0 = all; number or per-architecture table)\n"

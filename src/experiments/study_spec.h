@@ -15,7 +15,9 @@
 //   disentanglement_points = 1000 (BetaVAE / FactorVAE training points)
 //   [[models]]       name (required), objective = "beta-vae", beta = 1, latent_dim = 10,
 //                    epochs = {mlp = 50, cnn = 75}, train_images = 0 (0 = all)
-//                    (beta, epochs and train_images take a number or a table per architecture)
+//                    (beta, epochs and train_images take a number or a table per architecture);
+//                    the objective's parameters gamma, c_min, c_max, capacity_iterations,
+//                    disc_hidden, disc_layers, disc_lr (only those its objective uses)
 //   [[classifiers]]  name (required), kind = "probe" | "supervised", epochs = 100,
 //                    lr (probe 0.01, supervised 0.001), hidden = 0, batch_size = 100,
 //                    with_logvar = false (probe only)
@@ -32,6 +34,7 @@
 #include <vector>
 
 #include "evaluation/protocol.h"
+#include "training/objectives.h"
 
 namespace dvae {
 
@@ -51,7 +54,8 @@ struct PerArch {
 struct ModelSpec {
   std::string name;                    ///< label in every table and plot (unique)
   std::string objective = "beta-vae";  ///< registry name (training/objectives.h)
-  PerArch<double> beta{1.0, {}};       ///< KL weight (1 = the standard VAE)
+  PerArch<double> beta{1.0, {}};       ///< KL weight (1 = the standard VAE); beta-tcvae: TC weight
+  nlohmann::json parameters = nlohmann::json::object();  ///< the objective's parameters given (gamma, ...)
   int64_t latent_dim = 10;             ///< latent units (paper: 10)
   PerArch<int64_t> epochs{50, {{"cnn", 75}}};  ///< VAE epochs (paper: MLP 50, CNN 75)
   PerArch<int64_t> train_images{0, {}};        ///< training images (0 = the whole training set)
@@ -119,6 +123,9 @@ void validate_study(const StudySpec& spec, const std::string& where);
 
 /// The resolved study as JSON (saved with the results and shown in the report).
 nlohmann::json study_to_json(const StudySpec& spec);
+
+/// The objective settings of model m: its objective's defaults, then its parameters.
+ObjectiveSettings model_objective_settings(const ModelSpec& m);
 
 /// The protocol options of the study (sizes, trials, classifiers, seed, validation).
 ProtocolOptions study_protocol(const StudySpec& spec);

@@ -13,6 +13,7 @@
 #include "core/check.h"
 #include "core/json_check.h"
 #include "core/zip_check.h"
+#include "training/objectives.h"
 
 namespace dvae {
 namespace {
@@ -164,6 +165,11 @@ CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& json, const std::
     meta.dvae_version = json.at("dvae_version").get<std::string>();
     meta.model_options = json.at("model_options");
     meta.train_options = json.at("train_options");
+    if (meta.train_options.is_object() && meta.train_options.contains("objective")) {
+      const auto& name = meta.train_options.at("objective");
+      DVAE_CHECK(name.is_string() && is_objective(name.get<std::string>()), path, ": trained with objective ",
+                 name.dump(), ", expected one of ", objective_names_text(), " (written by another dvae version?)");
+    }
     meta.last_stats = json.value("last_stats", nlohmann::json());
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": metadata field missing or of the wrong type (" + e.what() + "), " + kHint);
@@ -172,7 +178,8 @@ CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& json, const std::
 }
 
 void save_checkpoint(const std::string& path, torch::nn::Module& vae, const CheckpointMeta& meta,
-                     const FlatOptimizer* optimizer, const at::Generator* generator) {
+                     const FlatOptimizer* optimizer, const at::Generator* generator,
+                     torch::nn::Module* objective_model, const FlatOptimizer* objective_optimizer) {
   torch::serialize::OutputArchive archive;
   archive.write("meta", c10::IValue(checkpoint_meta_to_json(meta).dump()));
   torch::serialize::OutputArchive model_archive;
@@ -183,6 +190,16 @@ void save_checkpoint(const std::string& path, torch::nn::Module& vae, const Chec
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
+  if (objective_model != nullptr) {
+    torch::serialize::OutputArchive part;
+    objective_model->save(part);
+    archive.write("objective_model", part);
+  }
+  if (objective_optimizer != nullptr) {
+    torch::serialize::OutputArchive part;
+    objective_optimizer->save(part);
+    archive.write("objective_optimizer", part);
+  }
   torch::Tensor rng_state;
   {
     at::Generator gen = generator != nullptr ? *generator : at::detail::getDefaultCPUGenerator();
@@ -192,6 +209,8 @@ void save_checkpoint(const std::string& path, torch::nn::Module& vae, const Chec
   archive.write("rng_cpu", rng_state, /*is_buffer=*/true);
   nlohmann::json digests = {{"model", digest_of(vae)}, {"rng_cpu", digest_of(rng_state)}};
   if (optimizer != nullptr) digests["optimizer"] = digest_of(*optimizer);
+  if (objective_model != nullptr) digests["objective_model"] = digest_of(*objective_model);
+  if (objective_optimizer != nullptr) digests["objective_optimizer"] = digest_of(*objective_optimizer);
   archive.write("digests", c10::IValue(digests.dump()));
   // Serialised in memory: LibTorch's file writer throws from its destructor
   // when the disk fills up, which ends the process (std::terminate) and leaves
@@ -216,8 +235,41 @@ namespace {
 
 // Restores from an open archive: one open is one snapshot of the file, so a
 // reader racing a writer's rename gets the old checkpoint or the new one whole.
+// The objective's own parts (see restore_checkpoint).
+void restore_objective_parts(torch::serialize::InputArchive& archive, const std::string& path,
+                             const nlohmann::json& digests, torch::nn::Module* model, FlatOptimizer* optimizer) {
+  if (model != nullptr) {
+    const auto expected = tensor_signature(*model);
+    try {
+      torch::serialize::InputArchive part;
+      archive.read("objective_model", part);
+      model->load(part);
+    } catch (const std::exception& e) {
+      throw Error(path + ": the objective's own model (factor-vae's discriminator) is missing or of another shape (" +
+                  first_line(e.what()) + "), " + kHint + " with the same --objective and its settings");
+    }
+    DVAE_CHECK(tensor_signature(*model) == expected, path,
+               ": the objective's own model has other shapes than its settings give, ", kHint,
+               " with the same --objective and its settings");
+    check_digest(digests, "objective_model", digest_of(*model), path);
+  }
+  if (optimizer != nullptr) {
+    try {
+      torch::serialize::InputArchive part;
+      archive.read("objective_optimizer", part);
+      optimizer->load(part);
+    } catch (const std::exception& e) {
+      throw Error(path + ": the objective's optimiser state is missing or of another size (" + first_line(e.what()) +
+                  "), " + kHint + " with the same --objective and its settings");
+    }
+    check_digest(digests, "objective_optimizer", digest_of(*optimizer), path);
+  }
+}
+
 CheckpointMeta restore_from(torch::serialize::InputArchive& archive, const std::string& path, torch::nn::Module& vae,
-                           FlatOptimizer* optimizer, bool restore_rng, at::Generator* generator) {
+                           FlatOptimizer* optimizer, bool restore_rng, at::Generator* generator,
+                           torch::nn::Module* objective_model = nullptr,
+                           FlatOptimizer* objective_optimizer = nullptr) {
   CheckpointMeta meta = read_meta(archive, path);
   const nlohmann::json digests = read_digests(archive, path);
   const auto expected = tensor_signature(vae);
@@ -249,6 +301,7 @@ CheckpointMeta restore_from(torch::serialize::InputArchive& archive, const std::
     }
     check_digest(digests, "optimizer", digest_of(*optimizer), path);
   }
+  restore_objective_parts(archive, path, digests, objective_model, objective_optimizer);
   if (restore_rng) {
     torch::Tensor rng_state;
     try {
@@ -271,10 +324,11 @@ CheckpointMeta restore_from(torch::serialize::InputArchive& archive, const std::
 }  // namespace
 
 CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, FlatOptimizer* optimizer,
-                                  bool restore_rng, at::Generator* generator) {
+                                  bool restore_rng, at::Generator* generator, torch::nn::Module* objective_model,
+                                  FlatOptimizer* objective_optimizer) {
   torch::serialize::InputArchive archive;
   open_archive(path, archive);
-  return restore_from(archive, path, vae, optimizer, restore_rng, generator);
+  return restore_from(archive, path, vae, optimizer, restore_rng, generator, objective_model, objective_optimizer);
 }
 
 void export_state_dict(const torch::nn::Module& module, const std::string& path) {

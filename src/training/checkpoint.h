@@ -4,9 +4,11 @@
 // every failure into a dvae::Error that names the file.
 //
 // Archive layout: "meta" (JSON string), "model" (VaeImpl::save), "optimizer"
-// (training checkpoints only), "rng_cpu" (uint8 generator state), "digests"
-// (JSON: CRC-32 of the model, optimiser and generator tensors, checked on load
-// because LibTorch's zip reader skips the archive's own CRCs).
+// (training checkpoints only), "rng_cpu" (uint8 generator state),
+// "objective_model" and "objective_optimizer" (an objective's own trainable
+// parts, as factor-vae's discriminator, when it has them), "digests" (JSON:
+// CRC-32 of each of those, checked on load because LibTorch's zip reader skips
+// the archive's own CRCs).
 #pragma once
 
 #include <torch/torch.h>
@@ -47,8 +49,10 @@ CheckpointMeta checkpoint_meta_from_json(const nlohmann::json& json, const std::
 
 /// Writes vae (and optimizer when not null, and the CPU generator state) to path atomically.
 /// The generator state saved is generator's when given, else LibTorch's default CPU generator's.
+/// objective_model and objective_optimizer (each may be null): the objective's own parts.
 void save_checkpoint(const std::string& path, torch::nn::Module& vae, const CheckpointMeta& meta,
-                     const FlatOptimizer* optimizer, const at::Generator* generator = nullptr);
+                     const FlatOptimizer* optimizer, const at::Generator* generator = nullptr,
+                     torch::nn::Module* objective_model = nullptr, const FlatOptimizer* objective_optimizer = nullptr);
 
 /// Reads only the metadata of the checkpoint at path.
 CheckpointMeta read_checkpoint_meta(const std::string& path);
@@ -58,9 +62,13 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 /// optimizer must be built on vae's parameters; it is re-bound to them after
 /// the model is loaded. Returns the metadata.
 /// With restore_rng, the saved generator state goes into generator when given,
-/// else into LibTorch's default CPU generator.
+/// else into LibTorch's default CPU generator. objective_model and
+/// objective_optimizer, when given, are restored like vae and optimizer (the
+/// checkpoint must hold them).
 CheckpointMeta restore_checkpoint(const std::string& path, torch::nn::Module& vae, FlatOptimizer* optimizer,
-                                  bool restore_rng, at::Generator* generator = nullptr);
+                                  bool restore_rng, at::Generator* generator = nullptr,
+                                  torch::nn::Module* objective_model = nullptr,
+                                  FlatOptimizer* objective_optimizer = nullptr);
 
 /// Writes every parameter and buffer of module (CPU, contiguous) to path
 /// atomically as one file that Python's torch.load opens as a dict of named

@@ -3,6 +3,12 @@
 // KL divergence of q(z|x) = N(mu, diag(exp(logvar))) from the prior N(0, I).
 // Not for classifier losses (those live with the classifier trainer).
 //
+// The reduction of every objective (training/objectives.h): each term is
+// summed over pixels (reconstruction) or latents (KL and its parts) per image,
+// then averaged over the batch: nats per image. lr and beta keep their meaning
+// whatever the batch size, and every logged term is comparable across
+// objectives.
+//
 // Tensor legend: B batch, H=W pixels, D latent dimensions.
 #pragma once
 

@@ -3,6 +3,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -41,6 +42,9 @@ void check_options(const Dataset& data, const ModelOptions& model, const TrainOp
   DVAE_CHECK(train.batch_size >= 1, "--batch-size: ", train.batch_size, ", expected >= 1");
   DVAE_CHECK(train.lr > 0 && std::isfinite(train.lr), "--lr: ", train.lr, ", expected a positive number");
   DVAE_CHECK(train.beta >= 0 && std::isfinite(train.beta), "--beta: ", train.beta, ", expected >= 0");
+  check_objective_settings(train.objective);
+  DVAE_CHECK(find_objective(train.objective.name).uses("beta") || train.beta == 1.0, "beta: ", train.beta,
+             ", expected 1 with objective ", train.objective.name, " (it has no beta; its KL weight is 1)");
   DVAE_CHECK(train.optimizer == "adam" || train.optimizer == "sgd", "--optimizer: '", train.optimizer,
              "', expected adam or sgd");
   DVAE_CHECK(data.train.size() > 0, data.name, ": training set is empty, expected images");
@@ -63,35 +67,11 @@ FlatOptimizer make_optimizer(VaeImpl& vae, const TrainOptions& train) {
   return FlatOptimizer(vae.parameters(), o);
 }
 
-// The hand-written step serves the MLP on CPU unless autograd is asked for.
+// The hand-written step serves the MLP on CPU unless autograd is asked for; it
+// computes the beta-ELBO, so only for an objective that is that (beta-vae).
 bool use_mlp_step(const ModelOptions& model, const TrainOptions& train, torch::Device device) {
-  return model.arch == "mlp" && device.is_cpu() && !train.autograd;
-}
-
-// One step's gradients into optimizer's flat buffer, on rows slice of the
-// global batch: the hand-written MLP step or autograd, the loss being this
-// slice's share of the global batch mean (the whole mean in one process).
-StepTerms train_step(VaeImpl& vae, MlpTrainingStep* mlp_step, FlatOptimizer& optimizer, const torch::Tensor& x,
-                     double beta, at::Generator& generator, RowSlice slice) {
-  if (mlp_step) return mlp_step->run(x, beta, generator, slice);  // overwrites the gradients
-  const int64_t rows = x.size(0);
-  // VaeImpl::forward with eps drawn from the run's generator (for the whole global batch).
-  const Posterior q = vae.encoder()->encode(x);  // -> 2 x [b,D]
-  auto eps = torch::randn({slice.total, q.mu.size(1)}, generator, torch::kFloat32);  // [B,D]
-  if (rows != slice.total) eps = eps.narrow(0, slice.offset, rows);                 // [B,D] -> [b,D]
-  eps = eps.to(x.device());
-  const auto z = q.mu + torch::exp(0.5 * q.logvar) * eps;  // [b,D]
-  const auto x_logits = vae.decoder()->decode(z);          // -> [b,1,H,W]
-  ElboTerms terms = beta_elbo_loss(x_logits, x, q.mu, q.logvar, beta);
-  optimizer.zero_grad();
-  if (rows == slice.total) {
-    terms.loss.backward();
-    return {terms.recon.item<double>(), terms.kl.item<double>(), terms.loss.item<double>()};
-  }
-  const double share = static_cast<double>(rows) / static_cast<double>(slice.total);  // b / B
-  const torch::Tensor loss = terms.loss * share;
-  loss.backward();
-  return {terms.recon.item<double>() * share, terms.kl.item<double>() * share, loss.item<double>()};
+  return model.arch == "mlp" && device.is_cpu() && !train.autograd &&
+         find_objective(train.objective.name).hand_written_mlp_step;
 }
 
 // Everything but epochs must match for a resumed run to be the same run.
@@ -101,6 +81,11 @@ void check_resumable(const CheckpointMeta& meta, const std::string& path, const 
   DVAE_CHECK(meta.model_options == want_model, path, ": checkpoint of a ", meta.arch, " VAE with ", meta.latent_dim,
              " latents (", meta.model_options.dump(), "), expected ", model.arch, " with ", model.latent_dim,
              " latents (", want_model.dump(), "); use another --out or the checkpoint's options");
+  try {
+    (void)train_options_from_json(meta.train_options);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what() + " (written by another dvae version?)");
+  }
   nlohmann::json have_train = meta.train_options;
   nlohmann::json want_train = train_options_to_json(train);
   if (have_train.is_object()) have_train.erase("epochs");
@@ -144,14 +129,33 @@ TrainOptions default_train_options(const std::string& arch) {
 }
 
 nlohmann::json train_options_to_json(const TrainOptions& o) {
-  return {{"beta", o.beta},         {"epochs", o.epochs},     {"lr", o.lr},           {"batch_size", o.batch_size},
-          {"optimizer", o.optimizer}, {"momentum", o.momentum}, {"binarize", o.binarize}, {"seed", o.seed}};
+  nlohmann::json j = {{"beta", o.beta},         {"epochs", o.epochs},     {"lr", o.lr},
+                      {"batch_size", o.batch_size}, {"optimizer", o.optimizer}, {"momentum", o.momentum},
+                      {"binarize", o.binarize}, {"seed", o.seed}};
+  j.update(objective_settings_to_json(o.objective));
+  return j;
 }
 
 TrainOptions train_options_from_json(const nlohmann::json& json) {
   DVAE_CHECK(json.is_object(), "train options: ", json.dump(), ", expected a JSON object");
   TrainOptions o;
+  if (json.contains("objective")) {
+    DVAE_CHECK(json.at("objective").is_string(), "train options: objective = ", json.at("objective").dump(),
+               ", expected one of ", objective_names_text());
+    o.objective = default_objective_settings(json.at("objective").get<std::string>());
+  }
+  const Objective& objective = find_objective(o.objective.name);
+  const auto& parameters = objective_parameter_names();
   for (const auto& [key, value] : json.items()) {
+    if (key == "objective") continue;
+    if (std::find(parameters.begin(), parameters.end(), key) != parameters.end()) {
+      std::string uses;
+      for (const auto& p : objective.parameters) uses += (uses.empty() ? "" : ", ") + p;
+      DVAE_CHECK(objective.uses(key), "train options: ", key, " = ", value.dump(), ", expected only parameters of ",
+                 o.objective.name, " (", uses, ")");
+      set_objective_parameter(o.objective, key, value, "train options");
+      continue;
+    }
     try {
       if (key == "beta") {
         o.beta = value.get<double>();
@@ -251,6 +255,11 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
   const int rank = parallel ? parallel->rank() : 0;
   const int world = parallel ? parallel->world_size() : 1;
   const bool writer = rank == 0;  // rank 0 writes config, log and checkpoints
+  // Only the beta-ELBO is a mean of per-image terms; the other objectives'
+  // minibatch estimates (beta-tcvae's log q(z), factor-vae's discriminator,
+  // annealed capacity on the batch KL) would differ on a shard.
+  DVAE_CHECK(world == 1 || train.objective.name == "beta-vae", "objective ", train.objective.name,
+             ": data-parallel training (world size ", world, ") supports beta-vae only, expected one process");
   check_options(data, model, train);
   std::error_code ec;
   fs::create_directories(run_dir, ec);
@@ -290,6 +299,7 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
                                    {"test_images", data.test.size()},
                                    {"seed", train.seed},
                                    {"device", device.str()},
+                                   {"objective", train.objective.name},
                                    {"training_step", use_mlp_step(model, train, device) ? "hand-written mlp" : "autograd"},
                                    {"dvae_version", kVersion},
                                    {"libtorch_version", compat::torch_version()},
@@ -298,10 +308,20 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
                             .dump(2) + "\n");
 
   Vae vae = nullptr;
+  std::unique_ptr<ObjectiveLoss> objective;
   {
+    // The objective's own parts (factor-vae's discriminator) are initialised
+    // right after the VAE from the same seeded generator.
     std::lock_guard<std::mutex> lock(default_generator_mutex());
     seed_torch(derive_seed(train.seed, {kInitStream}));
     vae = Vae(model);
+    ObjectiveContext context;
+    context.settings = train.objective;
+    context.beta = train.beta;
+    context.latent_dim = model.latent_dim;
+    context.dataset_size = data.train.size();
+    context.device = device;
+    objective = find_objective(train.objective.name).make(context);
   }
   // Everything random in the steps draws from the run's own generator, so that
   // runs in parallel threads stay deterministic; checkpoints carry its state.
@@ -314,7 +334,8 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
   int64_t start_epoch = 0;
   EpochStats last;
   if (have_checkpoint) {
-    const CheckpointMeta saved = restore_checkpoint(checkpoint_path, *vae, &optimizer, /*restore_rng=*/true, &generator);
+    const CheckpointMeta saved = restore_checkpoint(checkpoint_path, *vae, &optimizer, /*restore_rng=*/true, &generator,
+                                                    objective->state_module(), objective->state_optimizer());
     start_epoch = saved.epoch;
     if (!saved.last_stats.is_null()) last = epoch_stats_from_json(saved.last_stats);
   }
@@ -355,6 +376,8 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
       const int64_t len = std::min(bs, n - b * bs);  // rows of the global batch
       const BatchShard mine = batch_shard(len, rank, world);
       StepTerms step;
+      std::optional<ObjectiveTerms> terms;
+      ObjectiveBatch batch;
       if (mine.count == 0) {
         // No rows here (a last batch smaller than the world): draw what the
         // others draw, so that the generators stay in step, and add nothing.
@@ -375,13 +398,34 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
           at::lt_out(target, u, x);  // [b,1,H,W] in {0,1}
           x = target;
         }
-        step = train_step(*vae, mlp_step.get(), optimizer, x, train.beta, generator, RowSlice{mine.offset, len});
+        if (mlp_step) {
+          step = mlp_step->run(x, train.beta, generator, RowSlice{mine.offset, len});  // overwrites the gradients
+        } else {
+          // VaeImpl::forward with eps drawn from the run's generator (for the whole global batch).
+          const Posterior q = vae->encoder()->encode(x);                                  // -> 2 x [b,D]
+          auto eps = torch::randn({len, q.mu.size(1)}, generator, torch::kFloat32);       // [B,D]
+          if (mine.count != len) eps = eps.narrow(0, mine.offset, mine.count);           // [B,D] -> [b,D]
+          batch.z = q.mu + torch::exp(0.5 * q.logvar) * eps.to(device);                  // [b,D]
+          batch.x_logits = vae->decoder()->decode(batch.z);                              // -> [b,1,H,W]
+          batch.x = x;
+          batch.mu = q.mu;
+          batch.logvar = q.logvar;
+          batch.step = (epoch - 1) * batches + b;
+          terms = objective->loss(batch);
+          // This slice's share of the global batch mean (the whole mean in one process).
+          const double share = static_cast<double>(mine.count) / static_cast<double>(len);  // b / B
+          optimizer.zero_grad();
+          (mine.count == len ? terms->loss : terms->loss * share).backward();
+          step = {terms->recon.item<double>() * share, terms->kl.item<double>() * share,
+                  terms->loss.item<double>() * share};
+        }
       }
       DVAE_CHECK(std::isfinite(step.loss), "epoch ", epoch, ", batch ", b + 1, "/", batches, ": loss is ", step.loss,
                  ", expected a finite number; ", checkpoint_path,
                  " keeps the last good epoch (try a lower --lr, then --resume)");
       if (parallel) parallel->all_reduce_sum_(optimizer.flat_grad());  // shares of the batch mean -> the mean
       optimizer.step();
+      if (terms) objective->after_step(batch, generator);
       recon_sum += step.recon * static_cast<double>(len);
       kl_sum += step.kl * static_cast<double>(len);
       if (callbacks.on_batch) callbacks.on_batch(epoch, b + 1, batches);
@@ -409,7 +453,8 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
       append_line_durable(log_path, epoch_stats_to_json(stats).dump());
       meta.epoch = epoch;
       meta.last_stats = epoch_stats_to_json(stats);
-      save_checkpoint(checkpoint_path, *vae, meta, &optimizer, &generator);
+      save_checkpoint(checkpoint_path, *vae, meta, &optimizer, &generator, objective->state_module(),
+                      objective->state_optimizer());
     }
     last = stats;
     if (callbacks.on_epoch) callbacks.on_epoch(stats);

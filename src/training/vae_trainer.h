@@ -17,6 +17,7 @@
 
 #include "data/image_set.h"
 #include "models/vae.h"
+#include "training/objectives.h"
 
 namespace dvae {
 
@@ -24,7 +25,11 @@ class DataParallel;
 
 /// Options of train_vae; defaults are the paper's MLP settings.
 struct TrainOptions {
-  double beta = 4.0;              ///< KL weight (1 = standard VAE; paper: 4 MLP, 6 CNN)
+  /// The objective and its settings (default beta-vae; training/objectives.h).
+  ObjectiveSettings objective;
+  /// beta-vae: KL weight (1 = standard VAE; paper: 4 MLP, 6 CNN); beta-tcvae:
+  /// TC weight; 1 for the objectives without beta (factor-vae's KL weight).
+  double beta = 4.0;
   int64_t epochs = 50;            ///< total epochs (paper: 50 MLP, 75 CNN)
   double lr = 1e-3;               ///< learning rate (default 1e-3)
   int64_t batch_size = 100;       ///< images per step (default 100)
@@ -41,9 +46,12 @@ struct TrainOptions {
 /// The paper's settings for arch: mlp beta 4, 50 epochs; cnn beta 6, 75 epochs.
 TrainOptions default_train_options(const std::string& arch);
 
-/// TrainOptions as a JSON object.
+/// TrainOptions as a JSON object: a beta-vae's keys are those dvae wrote before
+/// it had objectives; another objective adds "objective" and its parameters.
 nlohmann::json train_options_to_json(const TrainOptions& options);
-/// TrainOptions from a JSON object (missing keys keep defaults); throws dvae::Error on bad types or keys.
+/// TrainOptions from a JSON object (missing keys keep defaults, a missing
+/// "objective" is beta-vae); throws dvae::Error on bad types or keys, an
+/// unknown objective, or a parameter the objective does not use.
 TrainOptions train_options_from_json(const nlohmann::json& json);
 
 /// What one epoch measured; also the JSON log line (same key names).

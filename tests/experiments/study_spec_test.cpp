@@ -103,6 +103,49 @@ models = [{name = "beta=1", beta = 1}, {name = "beta=2", beta = 2}, {name = "bet
   EXPECT_EQ(j["models"][3]["beta"]["mlp"], 6.0);
 }
 
+// A study sweeps objectives x their weight: one [[models]] table per point.
+TEST(StudySpec, ObjectivesAndTheirParametersSweep) {
+  const StudySpec s = parse_study(R"(
+archs = ["mlp"]
+models = [{name = "b4", beta = 4},
+          {name = "tc6", objective = "beta-tcvae", beta = 6},
+          {name = "cap10", objective = "annealed-vae", c_max = 10, gamma = 100, capacity_iterations = 5000},
+          {name = "f10", objective = "factor-vae", gamma = 10, disc_hidden = 100, disc_layers = 2}]
+)",
+                                  "sweep.toml");
+  ASSERT_EQ(s.models.size(), 4u);
+  const ObjectiveSettings cap = model_objective_settings(s.models[2]);
+  EXPECT_EQ(cap.name, "annealed-vae");
+  EXPECT_EQ(cap.c_max, 10.0);
+  EXPECT_EQ(cap.c_min, 0.0);  // the default
+  EXPECT_EQ(cap.gamma, 100.0);
+  EXPECT_EQ(cap.capacity_iterations, 5000);
+  const ObjectiveSettings f = model_objective_settings(s.models[3]);
+  EXPECT_EQ(f.gamma, 10.0);
+  EXPECT_EQ(f.disc_hidden, 100);
+  EXPECT_EQ(f.disc_lr, 1e-4);
+  EXPECT_EQ(s.models[1].beta.at("mlp"), 6.0);
+  const auto j = study_to_json(s);
+  EXPECT_FALSE(j["models"][0].contains("parameters"));  // a beta-vae's JSON is as before
+  EXPECT_EQ(j["models"][3]["parameters"]["disc_layers"], 2);
+  EXPECT_NE(study_keys_help().find("capacity_iterations"), std::string::npos);
+}
+
+TEST(StudySpec, AParameterOfAnotherObjectiveIsRefusedNamingBoth) {
+  const std::string gamma = error_of("[[models]]\nname = \"a\"\ngamma = 3\n");
+  EXPECT_NE(gamma.find("models[0].gamma"), std::string::npos) << gamma;
+  EXPECT_NE(gamma.find("beta-vae"), std::string::npos) << gamma;
+  const std::string beta = error_of("[[models]]\nname = \"a\"\nobjective = \"factor-vae\"\nbeta = 3\n");
+  EXPECT_NE(beta.find("models[0].beta"), std::string::npos) << beta;
+  EXPECT_NE(beta.find("factor-vae"), std::string::npos) << beta;
+  const std::string disc = error_of("[[models]]\nname = \"a\"\nobjective = \"annealed-vae\"\ndisc_lr = 0.1\n");
+  EXPECT_NE(disc.find("models[0].disc_lr"), std::string::npos) << disc;
+  const std::string order = error_of("[[models]]\nname = \"a\"\nobjective = \"annealed-vae\"\nc_min = 9\nc_max = 3\n");
+  EXPECT_NE(order.find("c_min <= c_max"), std::string::npos) << order;
+  const std::string layers = error_of("[[models]]\nname = \"a\"\nobjective = \"factor-vae\"\ndisc_layers = 0\n");
+  EXPECT_NE(layers.find("'models[0].disc_layers': 0, expected an integer in [1, 64]"), std::string::npos) << layers;
+}
+
 TEST(StudySpec, BadKeysAndValuesNameTheKeyAndTheRange) {
   EXPECT_NE(error_of("vae_seeds = 0").find("key 'vae_seeds': 0, expected an integer in [1, 1000]"), std::string::npos)
       << error_of("vae_seeds = 0");
