@@ -11,28 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "data/factor_table.h"
 #include "evaluation/disentanglement.h"
 
 namespace dvae {
 
-/// A numeric table whose first column is `index`.
-struct FactorTable {
-  std::vector<std::string> columns;  ///< C header names after `index`
-  std::vector<int64_t> index;        ///< [R] the index column (integers >= 0)
-  std::vector<double> values;        ///< [R*C] the other columns, row-major, all finite
-
-  /// Number of rows R.
-  int64_t rows() const { return static_cast<int64_t>(index.size()); }
-  /// Number of columns C (without `index`).
-  int64_t cols() const { return static_cast<int64_t>(columns.size()); }
-  /// Value at row r, column c.
-  double at(int64_t r, int64_t c) const { return values[static_cast<size_t>(r * cols() + c)]; }
-};
-
-/// Parses CSV text: a header starting with `index`, unique non-empty names, then
-/// rows of exactly as many fields, each a complete decimal number (NaN and
-/// infinities refused), the index a non-negative integer. LF or CRLF line ends;
-/// one final empty line allowed. Errors name `what`, the line and the column.
+/// Parses CSV text into a FactorTable (data/factor_table.h): a header
+/// `index,label,<names...>` with unique non-empty names (at least one), then rows
+/// of exactly as many fields; index and label non-negative integers, every other
+/// field a complete decimal number (NaN and infinities refused). LF or CRLF line
+/// ends; one final empty line allowed. Errors name `what`, the line and the column.
 FactorTable parse_factor_csv(const std::string& text, const std::string& what);
 
 /// Reads and parses the file at path (errors name it).

@@ -24,6 +24,7 @@
 #include "dvae/version.h"
 #include "evaluation/classifier_kind.h"
 #include "experiments/claims.h"
+#include "experiments/disentanglement_stage.h"
 #include "experiments/report.h"
 #include "experiments/results_db.h"
 #include "experiments/run_lock.h"
@@ -503,6 +504,33 @@ void probe_stage(Run& run, Plan& plan) {
   for (auto& u : plan.probes) classifier_unit(run, plan, u, study);
 }
 
+// Stage 2b: every trained VAE's disentanglement metrics (experiments/disentanglement_stage.h).
+std::vector<DisentanglementScore> disentanglement_stage(Run& run, const Plan& plan) {
+  if (run.spec.disentanglement.empty()) return {};
+  std::vector<DisentanglementUnit> units;
+  for (const auto& v : plan.vaes) {
+    DisentanglementUnit u{v.key, v.label, plan.data[v.data].name, v.arch, v.model->name, v.train.beta, v.seed_index,
+                          v.checkpoint, v.checkpoint_sha, v.stats, &plan.data[v.data], plan.fingerprints[v.data], {}};
+    for (const auto& p : plan.probes) {
+      if (p.vae == &v) {
+        u.probe_rows = p.rows;  // the first probe classifier's
+        break;
+      }
+    }
+    units.push_back(std::move(u));
+  }
+  DisentanglementContext c;
+  c.db = &run.db;
+  c.out_dir = run.ctx.out_dir;
+  c.data_root = run.ctx.data_root;
+  c.device = run.ctx.device;
+  c.force = run.ctx.force;
+  c.metrics = run.spec.disentanglement;
+  c.options = study_metric_options(run.spec.disentanglement_points, run.spec.seed);
+  c.log = [&run](const std::string& m) { run.progress.say(m); };
+  return score_disentanglement(units, c);
+}
+
 std::vector<ResultRow> all_rows(const Plan& plan) {
   std::vector<ResultRow> rows;
   // Study order: for each probe classifier the models in spec order, then the supervised ones.
@@ -720,6 +748,7 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
 
   train_stage(run, plan);
   probe_stage(run, plan);
+  const std::vector<DisentanglementScore> disentanglement = disentanglement_stage(run, plan);
   const std::vector<ResultRow> rows = all_rows(plan);
 
   ReportData report;
@@ -731,6 +760,10 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
     report.environment["fingerprint " + name] = fp.get<std::string>().substr(0, 16);
   }
   figure_stage(run, plan, rows, report);
+  if (!disentanglement.empty()) {
+    report.sections.push_back(
+        disentanglement_section(disentanglement, spec.sizes, ctx.out_dir + "/figures/disentanglement"));
+  }
   report_stage(run, plan, rows, report, start);
   return outcome;
 }
