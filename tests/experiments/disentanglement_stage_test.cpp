@@ -99,7 +99,7 @@ constexpr const char* kTinyStudy =
     "latent_dim = 4}]\n"
     "classifiers = [{name = \"probe\", kind = \"probe\", epochs = 5}]\n";
 
-TEST(DisentanglementStudy, ScoresEveryVaeRecordsReportsAndSkipsOnRerun) {
+TEST(DisentanglementStudySlow, ScoresEveryVaeRecordsReportsAndSkipsOnRerun) {
   test::TempDir dir;
   test::write_synthetic_mnist(dir.file("root/mnist"), 600, 200, 28, false, 3);
   const std::string spec = dir.file("tiny.toml"), out = dir.file("out");
