@@ -112,7 +112,6 @@ MetricValues score_unit(const DisentanglementUnit& u, const DisentanglementConte
   const FactorSource* source = generators.of(u.dataset);
   const FactorCodes data = test_factor_codes(u, encoder, source, ctx);
   MetricOptions o = ctx.options;
-  o.gbt.threads = at::get_num_threads();
   MetricValues out;
   for (const auto& name : ctx.metrics) {
     const MetricDef& m = find_metric(name);

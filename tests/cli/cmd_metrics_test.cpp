@@ -56,7 +56,7 @@ TEST(CmdMetrics, FactorsAsCodesScoreNearTheTopAndTheJsonHoldsEveryValue) {
 }
 
 // DVAE_BLAS_KERNEL=keep skips the start-up BLAS checks: these runs fail before any computing.
-test::RunResult run_quick(const std::string& args) {
+test::RunResult run_metrics_quick(const std::string& args) {
   return test::run_shell(std::string("DVAE_BLAS_KERNEL=keep ") + DVAE_BINARY + " " + args);
 }
 
@@ -64,17 +64,17 @@ TEST(CmdMetrics, BadInputIsAOneLineErrorNamingTheFileAndPlace) {
   MetricsFixture f;
   const std::string bad = f.dir.file("bad.csv");
   test::write_bytes(bad, "index,label,a,b\n0,1,0.5,nan\n");
-  auto r = run_quick("metrics --codes " + f.codes + " --factors " + bad);
+  auto r = run_metrics_quick("metrics --codes " + f.codes + " --factors " + bad);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(bad + ": line 2 column 4 (b): 'nan'"), std::string::npos) << r.err;
   test::write_bytes(bad, "index,label,a,b\n0,1,0.5,0.5\n");
-  r = run_quick("metrics --codes " + f.codes + " --factors " + bad);
+  r = run_metrics_quick("metrics --codes " + f.codes + " --factors " + bad);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(f.codes + ": index 599 (line 2) has no row in " + bad), std::string::npos) << r.err;
-  r = run_quick("metrics --codes " + f.codes + " --factors " + f.factors + " --metric mig,beta-vae");
+  r = run_metrics_quick("metrics --codes " + f.codes + " --factors " + f.factors + " --metric mig,beta-vae");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--metric: 'beta-vae' needs a generator"), std::string::npos) << r.err;
-  r = run_quick("metrics --codes " + f.codes + " --factors " + f.factors + " --metric migg");
+  r = run_metrics_quick("metrics --codes " + f.codes + " --factors " + f.factors + " --metric migg");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("expected one of mig, sap, dci"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(f.dir.file("m.json")));
