@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Cross-checks `dvae metrics` against disentanglement_lib's formulas written
 with NumPy / scikit-learn (Debian's python3-sklearn) on one fixed input.
 

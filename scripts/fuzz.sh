@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan, DVAE_FUZZ=ON) into
 # build-fuzz/ and runs one of them.
-#   scripts/fuzz.sh TARGET SECONDS   fuzz TARGET (idx, study, results, checkpoint, serve, csv) for SECONDS,
+#   scripts/fuzz.sh TARGET SECONDS   fuzz TARGET (idx, study, results, checkpoint, serve, factors) for SECONDS,
 #                                    growing fuzz/corpus/TARGET's copy in build-fuzz/corpus/TARGET
 #   scripts/fuzz.sh TARGET -runs=N   a fixed number of executions (what a CI check would run)
 #   scripts/fuzz.sh all -runs=N      every target
@@ -15,10 +15,10 @@ if [ $# -lt 2 ]; then
   exit 2
 fi
 targets=("$1")
-if [ "$1" = all ]; then targets=(idx study results checkpoint serve csv); fi
+if [ "$1" = all ]; then targets=(idx study results checkpoint serve factors); fi
 for t in "${targets[@]}"; do
   if [ ! -d "fuzz/corpus/$t" ]; then
-    echo "error: unknown target '$t', expected idx, study, results, checkpoint, serve, csv or all" >&2
+    echo "error: unknown target '$t', expected idx, study, results, checkpoint, serve or all" >&2
     exit 2
   fi
 done

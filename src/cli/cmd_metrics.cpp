@@ -60,7 +60,6 @@ void run_metrics(const MetricsArgs& a, const GlobalOptions& global) {
   MetricOptions options;
   options.bins = a.bins;
   options.seed = static_cast<uint64_t>(a.seed);
-  options.gbt.threads = at::get_num_threads();
   nlohmann::json values = nlohmann::json::object();
   nlohmann::json seconds = nlohmann::json::object();
   std::ostringstream table;

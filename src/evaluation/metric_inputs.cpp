@@ -74,37 +74,47 @@ int64_t parse_index(const std::string& field, const std::string& where) {
 
 }  // namespace
 
-CsvTable parse_factor_csv(const std::string& text, const std::string& what) {
+FactorTable parse_factor_csv(const std::string& text, const std::string& what) {
   const std::vector<std::string> lines = csv_lines(text);
-  DVAE_CHECK(!lines.empty(), what, ": empty file, expected a header line 'index,...'");
+  DVAE_CHECK(!lines.empty(), what, ": empty file, expected a header line 'index,label,...'");
   const std::vector<std::string> header = csv_fields(lines[0]);
   DVAE_CHECK(header[0] == "index", what, ": line 1 column 1: header ", shown(header[0]), ", expected 'index'");
-  CsvTable t;
-  std::set<std::string> seen{"index"};
-  for (size_t c = 1; c < header.size(); ++c) {
+  DVAE_CHECK(header.size() >= 2 && header[1] == "label", what, ": line 1 column 2: header ",
+             header.size() >= 2 ? shown(header[1]) : "missing", ", expected 'label'");
+  FactorTable t;
+  std::set<std::string> seen{"index", "label"};
+  for (size_t c = 2; c < header.size(); ++c) {
     const std::string where = what + ": line 1 column " + std::to_string(c + 1);
     DVAE_CHECK(!header[c].empty(), where, ": empty column name");
     DVAE_CHECK(seen.insert(header[c]).second, where, ": column ", shown(header[c]), " appears twice");
-    t.columns.push_back(header[c]);
+    t.names.push_back(header[c]);
   }
-  DVAE_CHECK(!t.columns.empty(), what, ": line 1: only an index column, expected value columns after it");
-  t.index.reserve(lines.size() - 1);
-  t.values.reserve((lines.size() - 1) * t.columns.size());
-  for (size_t l = 1; l < lines.size(); ++l) {
-    const std::string line_at = what + ": line " + std::to_string(l + 1);
-    const std::vector<std::string> fields = csv_fields(lines[l]);
+  DVAE_CHECK(!t.names.empty(), what, ": line 1: only index and label, expected value columns after them");
+  const auto rows = static_cast<int64_t>(lines.size()) - 1;
+  DVAE_CHECK(rows > 0, what, ": a header and no rows, expected at least one row");
+  const auto cols = static_cast<int64_t>(t.names.size());
+  t.index = torch::empty({rows}, torch::kLong);
+  t.labels = torch::empty({rows}, torch::kLong);
+  t.values = torch::empty({rows, cols}, torch::kDouble);
+  auto index = t.index.accessor<int64_t, 1>();
+  auto labels = t.labels.accessor<int64_t, 1>();
+  auto values = t.values.accessor<double, 2>();
+  for (int64_t r = 0; r < rows; ++r) {
+    const std::string line_at = what + ": line " + std::to_string(r + 2);
+    const std::vector<std::string> fields = csv_fields(lines[static_cast<size_t>(r + 1)]);
     DVAE_CHECK(fields.size() == header.size(), line_at, ": ", fields.size(), " fields, expected ", header.size(),
                " as the header");
-    t.index.push_back(parse_index(fields[0], line_at + " column 1"));
-    for (size_t c = 1; c < fields.size(); ++c) {
-      t.values.push_back(parse_number(fields[c], line_at + " column " + std::to_string(c + 1) + " (" + header[c] + ")"));
+    index[r] = parse_index(fields[0], line_at + " column 1 (index)");
+    labels[r] = parse_index(fields[1], line_at + " column 2 (label)");
+    for (int64_t c = 0; c < cols; ++c) {
+      const auto f = static_cast<size_t>(c + 2);
+      values[r][c] = parse_number(fields[f], line_at + " column " + std::to_string(f + 1) + " (" + header[f] + ")");
     }
   }
-  DVAE_CHECK(t.rows() > 0, what, ": a header and no rows, expected at least one row");
   return t;
 }
 
-CsvTable read_factor_csv(const std::string& path) {
+FactorTable read_factor_csv(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   DVAE_CHECK(in, path, ": cannot open for reading");
   std::ostringstream text;
@@ -113,43 +123,45 @@ CsvTable read_factor_csv(const std::string& path) {
   return parse_factor_csv(text.str(), path);
 }
 
-FactorCodes match_codes_to_factors(const CsvTable& codes, const std::string& codes_what,
-                                   const CsvTable& factors, const std::string& factors_what, bool with_label) {
-  std::vector<int64_t> code_cols, factor_cols;
-  for (int64_t c = 0; c < codes.cols(); ++c) {
-    if (codes.columns[static_cast<size_t>(c)].rfind("mu_", 0) == 0) code_cols.push_back(c);
+FactorCodes match_codes_to_factors(const FactorTable& codes, const std::string& codes_what,
+                                   const FactorTable& factors, const std::string& factors_what, bool with_label) {
+  std::vector<int64_t> code_cols;
+  for (size_t c = 0; c < codes.names.size(); ++c) {
+    if (codes.names[c].rfind("mu_", 0) == 0) code_cols.push_back(static_cast<int64_t>(c));
   }
   DVAE_CHECK(!code_cols.empty(), codes_what, ": no mu_<k> columns, expected codes as written by dvae encode");
+  DVAE_CHECK(!factors.names.empty() || with_label, factors_what,
+             ": no factor columns besides index and label (add --with-label to score the label)");
   FactorCodes out;
-  for (int64_t c = 0; c < factors.cols(); ++c) {
-    const std::string& name = factors.columns[static_cast<size_t>(c)];
-    if (name == "label" && !with_label) continue;
-    factor_cols.push_back(c);
+  if (with_label) {
+    out.factor_names.push_back("label");
+    out.discrete.push_back(true);
+  }
+  for (const auto& name : factors.names) {
     out.factor_names.push_back(name);
-    out.discrete.push_back(name == "label");
+    out.discrete.push_back(false);
   }
-  DVAE_CHECK(!factor_cols.empty(), factors_what, ": no factor columns besides index",
-             with_label ? "" : " and label (add --with-label to score the label)");
+  const auto f_index = factors.index.accessor<int64_t, 1>();
   std::unordered_map<int64_t, int64_t> factor_row;
-  for (int64_t r = 0; r < factors.rows(); ++r) {
-    const int64_t i = factors.index[static_cast<size_t>(r)];
-    DVAE_CHECK(factor_row.emplace(i, r).second, factors_what, ": index ", i, " appears twice (line ", r + 2, ")");
+  for (int64_t r = 0; r < f_index.size(0); ++r) {
+    DVAE_CHECK(factor_row.emplace(f_index[r], r).second, factors_what, ": index ", f_index[r], " appears twice (line ",
+               r + 2, ")");
   }
+  const auto c_index = codes.index.accessor<int64_t, 1>();
+  const int64_t n = c_index.size(0);
   std::set<int64_t> code_seen;
-  const int64_t n = codes.rows();
-  torch::Tensor z = torch::empty({n, static_cast<int64_t>(code_cols.size())}, torch::kDouble);
-  torch::Tensor f = torch::empty({n, static_cast<int64_t>(factor_cols.size())}, torch::kDouble);
-  auto za = z.accessor<double, 2>();
-  auto fa = f.accessor<double, 2>();
+  std::vector<int64_t> rows(static_cast<size_t>(n));
   for (int64_t r = 0; r < n; ++r) {
-    const int64_t i = codes.index[static_cast<size_t>(r)];
+    const int64_t i = c_index[r];
     DVAE_CHECK(code_seen.insert(i).second, codes_what, ": index ", i, " appears twice (line ", r + 2, ")");
     const auto it = factor_row.find(i);
     DVAE_CHECK(it != factor_row.end(), codes_what, ": index ", i, " (line ", r + 2, ") has no row in ", factors_what);
-    for (size_t c = 0; c < code_cols.size(); ++c) za[r][static_cast<int64_t>(c)] = codes.at(r, code_cols[c]);
-    for (size_t c = 0; c < factor_cols.size(); ++c) fa[r][static_cast<int64_t>(c)] = factors.at(it->second, factor_cols[c]);
+    rows[static_cast<size_t>(r)] = it->second;
   }
-  out.codes = z;
+  const torch::Tensor at = torch::tensor(rows, torch::kLong);
+  out.codes = codes.values.index_select(1, torch::tensor(code_cols, torch::kLong)).to(torch::kDouble);  // [N,D]
+  torch::Tensor f = factors.values.to(torch::kDouble).index_select(0, at);                            // [N,F]
+  if (with_label) f = torch::cat({factors.labels.index_select(0, at).to(torch::kDouble).unsqueeze(1), f}, 1);
   out.factors = f;
   return out;
 }

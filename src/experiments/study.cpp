@@ -25,6 +25,7 @@
 #include "dvae/version.h"
 #include "evaluation/classifier_kind.h"
 #include "experiments/claims.h"
+#include "experiments/disentanglement_stage.h"
 #include "experiments/report.h"
 #include "experiments/results_db.h"
 #include "experiments/run_lock.h"
@@ -546,6 +547,33 @@ void probe_stage(Run& run, Plan& plan) {
   for (auto& u : plan.probes) classifier_unit(run, plan, u, study);
 }
 
+// Stage 2b: every trained VAE's disentanglement metrics (experiments/disentanglement_stage.h).
+std::vector<DisentanglementScore> disentanglement_stage(Run& run, const Plan& plan) {
+  if (run.spec.disentanglement.empty()) return {};
+  std::vector<DisentanglementUnit> units;
+  for (const auto& v : plan.vaes) {
+    DisentanglementUnit u{v.key, v.label, plan.data[v.data].name, v.arch, v.model->name, v.train.beta, v.seed_index,
+                          v.checkpoint, v.checkpoint_sha, v.stats, &plan.data[v.data], plan.fingerprints[v.data], {}};
+    for (const auto& p : plan.probes) {
+      if (p.vae == &v) {
+        u.probe_rows = p.rows;  // the first probe classifier's
+        break;
+      }
+    }
+    units.push_back(std::move(u));
+  }
+  DisentanglementContext c;
+  c.db = &run.db;
+  c.out_dir = run.ctx.out_dir;
+  c.data_root = run.ctx.data_root;
+  c.device = run.ctx.device;
+  c.force = run.ctx.force;
+  c.metrics = run.spec.disentanglement;
+  c.options = study_metric_options(run.spec.disentanglement_points, run.spec.seed);
+  c.log = [&run](const std::string& m) { run.progress.say(m); };
+  return score_disentanglement(units, c);
+}
+
 std::vector<ResultRow> all_rows(const Plan& plan) {
   std::vector<ResultRow> rows;
   // Study order: for each probe classifier the models in spec order, then the supervised ones.
@@ -748,6 +776,10 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
 
   Plan plan = plan_study(spec, ctx);
   const bool sharded = ctx.shard.count > 1;
+  // study merge copies units and probe records, not the disentanglement table.
+  DVAE_CHECK_USAGE(!sharded || spec.disentanglement.empty(), "--shard ", ctx.shard.index, "/", ctx.shard.count,
+                   ": the study key disentanglement is not supported in sharded runs yet, expected one process "
+                   "(drop --shard) or no disentanglement");
   ShardManifest manifest{unit_key(study_to_json(spec)), ctx.spec_toml, ctx.shard, {}, false};
   if (sharded) {
     manifest.units = keep_shard(plan, ctx.shard);
@@ -776,6 +808,7 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
     outcome.seconds = since(start);
     return outcome;
   }
+  const std::vector<DisentanglementScore> disentanglement = disentanglement_stage(run, plan);
   const std::vector<ResultRow> rows = all_rows(plan);
 
   ReportData report;
@@ -787,6 +820,10 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
     report.environment["fingerprint " + name] = fp.get<std::string>().substr(0, 16);
   }
   figure_stage(run, plan, rows, report);
+  if (!disentanglement.empty()) {
+    report.sections.push_back(
+        disentanglement_section(disentanglement, spec.sizes, ctx.out_dir + "/figures/disentanglement"));
+  }
   report_stage(run, plan, rows, report, start);
   return outcome;
 }

@@ -24,8 +24,8 @@
 #define LLVMFuzzerTestOneInput dvae_fuzz_checkpoint
 #include "../../fuzz/fuzz_checkpoint.cpp"
 #undef LLVMFuzzerTestOneInput
-#define LLVMFuzzerTestOneInput dvae_fuzz_csv
-#include "../../fuzz/fuzz_csv.cpp"
+#define LLVMFuzzerTestOneInput dvae_fuzz_factors
+#include "../../fuzz/fuzz_factors.cpp"
 #undef LLVMFuzzerTestOneInput
 
 namespace dvae {
@@ -44,7 +44,7 @@ void PrintTo(const Input& in, std::ostream* os) { *os << in.target << ": " << in
 
 std::vector<Input> inputs() {
   std::vector<Input> out;
-  for (const std::string t : {"idx", "study", "results", "checkpoint", "csv"}) {
+  for (const std::string t : {"idx", "study", "results", "checkpoint", "factors"}) {
     for (const std::string kind : {"corpus", "regressions"}) {
       const fs::path dir = fs::path(DVAE_SOURCE_DIR) / "fuzz" / kind / t;
       if (!fs::is_directory(dir)) continue;
@@ -59,7 +59,7 @@ Target target_of(const std::string& name) {
   if (name == "idx") return dvae_fuzz_idx;
   if (name == "study") return dvae_fuzz_study;
   if (name == "results") return dvae_fuzz_results;
-  if (name == "csv") return dvae_fuzz_csv;
+  if (name == "factors") return dvae_fuzz_factors;
   return dvae_fuzz_checkpoint;
 }
 
@@ -76,7 +76,7 @@ TEST_P(FuzzInput, IsAcceptedOrRejectedWithADvaeError) {
 TEST(FuzzCorpus, HasSeedsForEveryTarget) {
   std::set<std::string> targets;
   for (const auto& in : inputs()) targets.insert(in.target);
-  EXPECT_EQ(targets, (std::set<std::string>{"checkpoint", "csv", "idx", "results", "study"}));
+  EXPECT_EQ(targets, (std::set<std::string>{"checkpoint", "factors", "idx", "results", "study"}));
 }
 
 std::string input_name(const ::testing::TestParamInfo<Input>& info) {

@@ -1,4 +1,4 @@
-// libFuzzer target: the CSV readers of `dvae metrics` (parse_factor_csv in
+// libFuzzer target: the CSV reader of `dvae metrics` (parse_factor_csv in
 // src/evaluation/metric_inputs.cpp, for codes and factors alike), the row
 // matching of codes to factors, and the table metrics on what they accept.
 // The input is two CSV texts separated by the first NUL byte (codes, then
@@ -19,8 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string codes_text = nul == std::string::npos ? input : input.substr(0, nul);
   const std::string factors_text = nul == std::string::npos ? input : input.substr(nul + 1);
   DVAE_FUZZ_EXPECTED_ERRORS({
-    const dvae::CsvTable codes = dvae::parse_factor_csv(codes_text, "codes.csv");
-    const dvae::CsvTable factors = dvae::parse_factor_csv(factors_text, "factors.csv");
+    const dvae::FactorTable codes = dvae::parse_factor_csv(codes_text, "codes.csv");
+    const dvae::FactorTable factors = dvae::parse_factor_csv(factors_text, "factors.csv");
     for (const bool with_label : {false, true}) {
       DVAE_FUZZ_EXPECTED_ERRORS({
         const dvae::FactorCodes fc =
