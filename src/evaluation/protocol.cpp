@@ -73,29 +73,29 @@ double mean_of(const std::vector<double>& v) { return sample_mean(v); }
 
 nlohmann::json row_to_json(const ResultRow& r) {
   nlohmann::json j{{"arch", r.arch},
-                        {"model", r.model},
-                        {"classifier", r.classifier},
-                        {"vae_seed", r.vae_seed},
-                        {"beta", r.beta},
-                        {"n", r.n},
-                        {"trial", r.trial},
-                        {"seed", r.seed},
-                        {"dataset", r.dataset},
-                        {"subset_size", r.subset_size},
-                        {"subset_sha256", r.subset_sha256},
-                        {"accuracy", r.accuracy},
-                        {"train_loss", r.train_loss},
-                        {"epochs_to_convergence", r.epochs_to_convergence},
-                        {"seconds", r.seconds},
-                        {"epochs", r.epochs},
-                        {"lr", r.lr},
-                        {"hidden", r.hidden},
-                        {"with_logvar", r.with_logvar},
-                        {"epoch_loss", r.epoch_loss},
-                        {"validation_loss", r.validation_loss},
-                        {"confusion", r.confusion},
-                        {"per_class_accuracy", r.per_class_accuracy},
-                        {"predictions", r.predictions}};
+                   {"model", r.model},
+                   {"classifier", r.classifier},
+                   {"vae_seed", r.vae_seed},
+                   {"beta", r.beta},
+                   {"n", r.n},
+                   {"trial", r.trial},
+                   {"seed", r.seed},
+                   {"dataset", r.dataset},
+                   {"subset_size", r.subset_size},
+                   {"subset_sha256", r.subset_sha256},
+                   {"accuracy", r.accuracy},
+                   {"train_loss", r.train_loss},
+                   {"epochs_to_convergence", r.epochs_to_convergence},
+                   {"seconds", r.seconds},
+                   {"epochs", r.epochs},
+                   {"lr", r.lr},
+                   {"hidden", r.hidden},
+                   {"with_logvar", r.with_logvar},
+                   {"epoch_loss", r.epoch_loss},
+                   {"validation_loss", r.validation_loss},
+                   {"confusion", r.confusion},
+                   {"per_class_accuracy", r.per_class_accuracy},
+                   {"predictions", r.predictions}};
   if (!r.settings.is_null()) j["settings"] = r.settings;
   return j;
 }
@@ -325,8 +325,7 @@ std::vector<ResultRow> run_protocol(const Dataset& data, const ModelOptions& mod
       say(line.str());
       done[row_key(r)] = r;
     };
-    const std::string work_dir =
-        (std::filesystem::path(results_path).parent_path() / "semi_supervised").string();
+    const std::string work_dir = (std::filesystem::path(results_path).parent_path() / "semi_supervised").string();
     const ClassifierRun run{data,   model,    encoders, spec,    options, cells, validation,
                             device, work_dir, blank,    pending, finish,  say};
     kind.run(run);

@@ -23,8 +23,8 @@ constexpr uint64_t kSemiSupervisedStream = 0x6d32;  // "m2"
 
 // A file name from a row's identity.
 std::string m2_file_stem(const ResultRow& r) {
-  std::string s = r.dataset + "_" + r.arch + "_" + r.model + "_n" + std::to_string(r.n) + "_t" + std::to_string(r.trial) + "_s" +
-                  std::to_string(r.vae_seed);
+  std::string s = r.dataset + "_" + r.arch + "_" + r.model + "_n" + std::to_string(r.n) + "_t" +
+                  std::to_string(r.trial) + "_s" + std::to_string(r.vae_seed);
   for (char& c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') c = '_';
   return s;
@@ -51,8 +51,8 @@ void train_m2_row(const ClassifierRun& run, const ProtocolCell& c, ResultRow r, 
   const std::string stem = run.work_dir + "/" + m2_file_stem(r);
   const std::string curve_path = stem + ".curve.jsonl";
   M2Run m2run;
-  m2run.seed = derive_seed(run.options.seed, {kSemiSupervisedStream, static_cast<uint64_t>(c.n), static_cast<uint64_t>(c.trial),
-                                              static_cast<uint64_t>(r.vae_seed)});
+  m2run.seed = derive_seed(run.options.seed, {kSemiSupervisedStream, static_cast<uint64_t>(c.n),
+                                              static_cast<uint64_t>(c.trial), static_cast<uint64_t>(r.vae_seed)});
   m2run.device = run.device;
   m2run.checkpoint = stem + ".checkpoint.pt";
   m2run.tag = run.data.name + ":" + c.hash + ":" + r.model;

@@ -16,9 +16,14 @@ torch::nn::ModuleList hidden_stack(int64_t width, int64_t layers) {
 }  // namespace
 
 nlohmann::json m2_options_to_json(const M2Options& o) {
-  return {{"x_dim", o.x_dim},   {"image_size", o.image_size},       {"likelihood", o.likelihood},
-          {"trunk", o.trunk},   {"hidden", o.hidden},               {"hidden_layers", o.hidden_layers},
-          {"z_dim", o.z_dim},   {"num_classes", o.num_classes}};
+  return {{"x_dim", o.x_dim},
+          {"image_size", o.image_size},
+          {"likelihood", o.likelihood},
+          {"trunk", o.trunk},
+          {"hidden", o.hidden},
+          {"hidden_layers", o.hidden_layers},
+          {"z_dim", o.z_dim},
+          {"num_classes", o.num_classes}};
 }
 
 M2Impl::M2Impl(const M2Options& o) : options_(o) {
@@ -66,9 +71,9 @@ torch::Tensor M2Impl::trunk_x(const std::shared_ptr<EncoderImpl>& cnn, torch::nn
 }
 
 torch::Tensor M2Impl::classify(const torch::Tensor& x) {
-  auto h = act(trunk_x(y_trunk_, y_in_, x));                                   // [B,K]
+  auto h = act(trunk_x(y_trunk_, y_in_, x));                                          // [B,K]
   for (const auto& m : *y_hidden_) h = act(m->as<torch::nn::Linear>()->forward(h));  // [B,K]
-  return y_out_(h);                                                            // -> [B,C]
+  return y_out_(h);                                                                   // -> [B,C]
 }
 
 Posterior M2Impl::encode_hidden(torch::Tensor h) {

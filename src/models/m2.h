@@ -40,7 +40,7 @@ struct M2Options {
   int64_t num_classes = 10;              ///< C (default 10)
 };
 
-/// M2Options as JSON (checkpoints, results) and back (throws dvae::Error naming where).
+/// M2Options as JSON (what checkpoints compare on resume).
 nlohmann::json m2_options_to_json(const M2Options& options);
 
 /// p(x|y,z) at one (x, y) pair or a [C,B] grid of them.

@@ -45,7 +45,7 @@ nlohmann::json m2_train_options_to_json(const M2TrainOptions& options);
 /// A data split as M2 sees it.
 struct M2Inputs {
   torch::Tensor x;         ///< float [N,1,H,W] pixels in [0,1], or [N,P] code means
-  torch::Tensor x_logvar;  ///< float [N,P] code log-variances (Gaussian inputs, resampled each step); undefined for pixels
+  torch::Tensor x_logvar;  ///< float [N,P] code log-variances (codes are resampled each step); undefined for pixels
   torch::Tensor labels;    ///< int64 [N]
 };
 
@@ -62,8 +62,9 @@ struct M2EpochRecord {
   double seconds = 0;               ///< training seconds since the start (all sessions)
 };
 
-/// The record as JSON (checkpoints and logs) and back.
+/// The record as JSON (checkpoints and the curve logs).
 nlohmann::json m2_epoch_to_json(const M2EpochRecord& record);
+/// A record from m2_epoch_to_json's JSON; throws nlohmann::json::exception for a missing key.
 M2EpochRecord m2_epoch_from_json(const nlohmann::json& json);
 
 /// What train_m2 returns.
@@ -78,7 +79,7 @@ struct M2Run {
   uint64_t seed = 0;                ///< init (LibTorch generator), batch orders (dvae::Rng) and noise derive from it
   torch::Device device = torch::kCPU;
   std::string checkpoint;           ///< checkpoint file ("" = none, not resumable)
-  std::string tag;                  ///< identifies the data (set name, subset hash): a checkpoint with another is refused
+  std::string tag;                  ///< names the data (set, subset hash): a checkpoint with another is refused
   std::function<void(const M2EpochRecord&)> on_epoch;  ///< progress (optional)
 };
 

@@ -132,7 +132,7 @@ TEST(SemiSupervised, M2BeatsTheSupervisedBaselineOnASmallRealSubsetSlow) {
   M2Options m;
   m.hidden_layers = 1;
   M2TrainOptions o;
-  o.epochs = 4;
+  o.epochs = 6;  // 600 balanced batches of 100 + 100
   o.eval_every = 0;
   M2Run run;
   run.seed = 1;

@@ -25,7 +25,8 @@ M2Options tiny() {
 
 TEST(M2Objective, NegativeBoundAddsLogCAndBetaKl) {
   // -(log_px - log 4 - beta kl) with log_px = -10, kl = 2, beta = 3: 10 + log 4 + 6
-  const auto nb = m2_negative_bound(torch::tensor({-10.0}, torch::kFloat64), torch::tensor({2.0}, torch::kFloat64), 4, 3.0);
+  const auto f64 = torch::kFloat64;
+  const auto nb = m2_negative_bound(torch::tensor({-10.0}, f64), torch::tensor({2.0}, f64), 4, 3.0);
   EXPECT_NEAR(nb.item<double>(), 16.0 + std::log(4.0), 1e-12);
 }
 
@@ -37,7 +38,8 @@ TEST(M2Objective, UnlabelledLossIsTheExplicitSumOverClasses) {
   const double h = -(0.25 * std::log(0.25) + 0.75 * std::log(0.75));
   EXPECT_NEAR(m2_unlabelled_loss(logits, nb).item<double>(), 5.0 - h, 1e-12);
   // Uniform q over equal bounds: -U = bound - log C.
-  const auto flat = m2_unlabelled_loss(torch::zeros({1, 4}, torch::kFloat64), torch::full({1, 4}, 7.0, torch::kFloat64));
+  const auto f64 = torch::kFloat64;
+  const auto flat = m2_unlabelled_loss(torch::zeros({1, 4}, f64), torch::full({1, 4}, 7.0, f64));
   EXPECT_NEAR(flat.item<double>(), 7.0 - std::log(4.0), 1e-12);
 }
 
