@@ -24,9 +24,11 @@ void add_reproduce_command(CLI::App& app, GlobalOptions& global) {
       "reproduce",
       "the paper's study: train the VAEs, run the few-label grid with the supervised baseline, test the paper's "
       "claims, draw every figure and write OUT/report/index.html; rerunning resumes");
-  cmd->add_option("--preset", args->preset, "quick (a few minutes on 2 cores, 2 VAE seeds) | paper (the paper's settings)")
+  cmd->add_option("--preset", args->preset,
+                  "quick (a few minutes on 2 cores, 2 VAE seeds) | paper (the paper's settings) | semi-supervised "
+                  "(M2 and M1+M2 beside the probes and the baseline; hours)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"quick", "paper"}));
+      ->check(CLI::IsMember(preset_names()));
   cmd->add_option("--config", args->config_file,
                   "study file (TOML) applied over the preset: any key of `dvae study keys`")
       ->check(CLI::ExistingFile);

@@ -37,6 +37,7 @@ struct ClassifierRun {
   const std::vector<ProtocolCell>& cells;      ///< every subset
   const torch::Tensor& validation;             ///< held-out rows of data.train (undefined = none)
   torch::Device device;                        ///< compute device
+  std::string work_dir;                        ///< folder beside the results for checkpoints and logs of long kinds
   /// The row that (cell, encoder index or -1) would produce, with its settings filled in.
   std::function<ResultRow(const ProtocolCell&, int64_t encoder)> blank;
   /// False when that row is already in the results file (after checking its settings).
@@ -53,6 +54,7 @@ struct ClassifierKind {
   std::string description;   ///< one line for --help and the README
   bool uses_encoder = false; ///< trained on a frozen encoder's features (one row per encoder)
   std::function<void(const ClassifierRun&)> run;  ///< trains every pending row of the grid
+  bool semi_supervised = false;  ///< an M2 kind: its settings are ClassifierSpec::semi
 };
 
 /// Every registered kind, in registry order.
@@ -64,5 +66,7 @@ const ClassifierKind& find_classifier_kind(const std::string& name);
 /// Runners of the built-in kinds (each in its own file).
 void run_probe_classifier(const ClassifierRun& run);
 void run_supervised_classifier(const ClassifierRun& run);
+void run_m2_classifier(const ClassifierRun& run);
+void run_m1m2_classifier(const ClassifierRun& run);
 
 }  // namespace dvae

@@ -11,6 +11,10 @@ const std::vector<ClassifierKind>& classifier_kinds() {
        run_probe_classifier},
       {"supervised", "the encoder's architecture plus the same head, trained end to end on the labels only", false,
        run_supervised_classifier},
+      {"m2", "Kingma et al. 2014's semi-supervised M2 on pixels (beta on the z-KL), labelled and unlabelled images",
+       false, run_m2_classifier, true},
+      {"m1m2", "M2 on a frozen encoder's codes (M1+M2, Gaussian likelihood), labelled and unlabelled images", true,
+       run_m1m2_classifier, true},
   };
   return kinds;
 }

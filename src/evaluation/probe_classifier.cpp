@@ -22,6 +22,7 @@ void run_probe_classifier(const ClassifierRun& run) {
   std::vector<size_t> task_encoder;
   std::vector<torch::Tensor> train_features(run.encoders.size()), test_features(run.encoders.size());
   for (size_t e = 0; e < run.encoders.size(); ++e) {
+    if (!classifier_uses(spec, run.encoders[e].model)) continue;
     for (const auto& c : run.cells) {
       ResultRow want = run.blank(c, static_cast<int64_t>(e));
       if (!run.pending(want)) continue;

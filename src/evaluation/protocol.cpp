@@ -57,11 +57,13 @@ void fill_scores(ResultRow& row, const torch::Tensor& predictions, const ImageSe
 void check_same_settings(const ResultRow& old_row, const ResultRow& want, const std::string& path) {
   const bool same = old_row.epochs == want.epochs && std::abs(old_row.lr - want.lr) <= 1e-12 * want.lr &&
                     old_row.hidden == want.hidden && old_row.with_logvar == want.with_logvar &&
-                    std::abs(old_row.beta - want.beta) <= 1e-12;
+                    std::abs(old_row.beta - want.beta) <= 1e-12 && old_row.settings == want.settings;
   DVAE_CHECK(same, path, ": row ", old_row.arch, " ", old_row.model, " n=", n_label(old_row.n), " trial ",
              old_row.trial, " was made with epochs ", old_row.epochs, ", lr ", old_row.lr, ", hidden ", old_row.hidden,
              ", with_logvar ", old_row.with_logvar, ", beta ", old_row.beta, ", expected epochs ", want.epochs, ", lr ",
              want.lr, ", hidden ", want.hidden, ", with_logvar ", want.with_logvar, ", beta ", want.beta,
+             (old_row.settings == want.settings ? std::string()
+                                                : ", settings " + want.settings.dump() + " not " + old_row.settings.dump()),
              " (use a new output folder)");
 }
 
@@ -70,30 +72,32 @@ double mean_of(const std::vector<double>& v) { return sample_mean(v); }
 }  // namespace
 
 nlohmann::json row_to_json(const ResultRow& r) {
-  return nlohmann::json{{"arch", r.arch},
-                        {"model", r.model},
-                        {"classifier", r.classifier},
-                        {"vae_seed", r.vae_seed},
-                        {"beta", r.beta},
-                        {"n", r.n},
-                        {"trial", r.trial},
-                        {"seed", r.seed},
-                        {"dataset", r.dataset},
-                        {"subset_size", r.subset_size},
-                        {"subset_sha256", r.subset_sha256},
-                        {"accuracy", r.accuracy},
-                        {"train_loss", r.train_loss},
-                        {"epochs_to_convergence", r.epochs_to_convergence},
-                        {"seconds", r.seconds},
-                        {"epochs", r.epochs},
-                        {"lr", r.lr},
-                        {"hidden", r.hidden},
-                        {"with_logvar", r.with_logvar},
-                        {"epoch_loss", r.epoch_loss},
-                        {"validation_loss", r.validation_loss},
-                        {"confusion", r.confusion},
-                        {"per_class_accuracy", r.per_class_accuracy},
-                        {"predictions", r.predictions}};
+  nlohmann::json j{{"arch", r.arch},
+                   {"model", r.model},
+                   {"classifier", r.classifier},
+                   {"vae_seed", r.vae_seed},
+                   {"beta", r.beta},
+                   {"n", r.n},
+                   {"trial", r.trial},
+                   {"seed", r.seed},
+                   {"dataset", r.dataset},
+                   {"subset_size", r.subset_size},
+                   {"subset_sha256", r.subset_sha256},
+                   {"accuracy", r.accuracy},
+                   {"train_loss", r.train_loss},
+                   {"epochs_to_convergence", r.epochs_to_convergence},
+                   {"seconds", r.seconds},
+                   {"epochs", r.epochs},
+                   {"lr", r.lr},
+                   {"hidden", r.hidden},
+                   {"with_logvar", r.with_logvar},
+                   {"epoch_loss", r.epoch_loss},
+                   {"validation_loss", r.validation_loss},
+                   {"confusion", r.confusion},
+                   {"per_class_accuracy", r.per_class_accuracy},
+                   {"predictions", r.predictions}};
+  if (!r.settings.is_null()) j["settings"] = r.settings;
+  return j;
 }
 
 ResultRow row_from_json(const nlohmann::json& j, const std::string& where) {
@@ -122,6 +126,7 @@ ResultRow row_from_json(const nlohmann::json& j, const std::string& where) {
     r.lr = j.value("lr", 0.0);
     r.hidden = j.value("hidden", int64_t{0});
     r.with_logvar = j.value("with_logvar", false);
+    if (j.contains("settings")) r.settings = j.at("settings");
     r.epoch_loss = j.value("epoch_loss", std::vector<double>{});
     r.validation_loss = j.value("validation_loss", std::vector<double>{});
     r.confusion = j.at("confusion").get<std::vector<std::vector<int64_t>>>();
@@ -187,6 +192,11 @@ torch::Tensor protocol_validation(const ImageSet& train, int64_t validation_per_
   so.seed = seed;
   so.val_per_class = validation_per_class;
   return validation_indices(train.labels, train.num_classes, so).contiguous();
+}
+
+bool classifier_uses(const ClassifierSpec& classifier, const std::string& model) {
+  return classifier.encoders.empty() ||
+         std::find(classifier.encoders.begin(), classifier.encoders.end(), model) != classifier.encoders.end();
 }
 
 std::vector<ClassifierSpec> paper_classifiers(int64_t hidden) {
@@ -281,10 +291,17 @@ std::vector<ResultRow> run_protocol(const Dataset& data, const ModelOptions& mod
       r.dataset = data.name;
       r.subset_size = c.subset.numel();
       r.subset_sha256 = c.hash;
-      r.epochs = kind.uses_encoder ? spec.probe.epochs : spec.supervised.epochs;
-      r.lr = kind.uses_encoder ? spec.probe.lr : spec.supervised.lr;
-      r.hidden = kind.uses_encoder ? spec.probe.hidden : spec.supervised.hidden;
-      r.with_logvar = kind.uses_encoder && spec.with_logvar;
+      if (kind.semi_supervised) {
+        r.epochs = spec.semi.train.epochs;
+        r.lr = spec.semi.train.lr;
+        r.hidden = spec.semi.hidden;
+        r.settings = semi_supervised_to_json(spec.semi);
+      } else {
+        r.epochs = kind.uses_encoder ? spec.probe.epochs : spec.supervised.epochs;
+        r.lr = kind.uses_encoder ? spec.probe.lr : spec.supervised.lr;
+        r.hidden = kind.uses_encoder ? spec.probe.hidden : spec.supervised.hidden;
+        r.with_logvar = kind.uses_encoder && spec.with_logvar;
+      }
       return r;
     };
     auto pending = [&](const ResultRow& want) {
@@ -308,11 +325,14 @@ std::vector<ResultRow> run_protocol(const Dataset& data, const ModelOptions& mod
       say(line.str());
       done[row_key(r)] = r;
     };
-    const ClassifierRun run{data, model, encoders, spec, options, cells, validation, device, blank, pending, finish, say};
+    const std::string work_dir = (std::filesystem::path(results_path).parent_path() / "semi_supervised").string();
+    const ClassifierRun run{data,   model,    encoders, spec,    options, cells, validation,
+                            device, work_dir, blank,    pending, finish,  say};
     kind.run(run);
     for (const auto& c : cells) {
       if (kind.uses_encoder) {
-        for (size_t e = 0; e < encoders.size(); ++e) order.push_back(row_key(blank(c, static_cast<int64_t>(e))));
+        for (size_t e = 0; e < encoders.size(); ++e)
+          if (classifier_uses(spec, encoders[e].model)) order.push_back(row_key(blank(c, static_cast<int64_t>(e))));
       } else {
         order.push_back(row_key(blank(c, -1)));
       }

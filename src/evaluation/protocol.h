@@ -23,6 +23,7 @@
 
 #include "data/image_set.h"
 #include "evaluation/probe.h"
+#include "evaluation/semi_supervised.h"
 #include "evaluation/supervised.h"
 #include "models/vae.h"
 
@@ -32,11 +33,16 @@ namespace dvae {
 /// "probe" on a frozen encoder, "supervised" end to end) and its options.
 struct ClassifierSpec {
   std::string name = "probe";     ///< its name in results (default "probe"); unique in a protocol
-  std::string kind = "probe";     ///< registry name: "probe" | "supervised"
+  std::string kind = "probe";     ///< registry name: "probe" | "supervised" | "m2" | "m1m2"
   ProbeOptions probe;             ///< probe kinds: Adam 0.01, 100 epochs, batch 100, hidden 0
   SupervisedOptions supervised;   ///< supervised kinds: Adam 0.001, 100 epochs, batch 100, hidden 0
   bool with_logvar = false;       ///< probe kinds: features [mu, logvar] instead of mu
+  std::vector<std::string> encoders;  ///< kinds on a frozen encoder: only these models (empty = every encoder)
+  SemiSupervisedOptions semi;     ///< M2 kinds ("m2", "m1m2"): Adam 3e-4, 100 epochs, beta 1, alpha 0.1
 };
+
+/// True when classifier runs on encoder model (ClassifierSpec::encoders empty or naming it).
+bool classifier_uses(const ClassifierSpec& classifier, const std::string& model);
 
 /// The paper's linear probe (name "probe") and supervised baseline (name "supervised").
 std::vector<ClassifierSpec> paper_classifiers(int64_t hidden = 0);
@@ -83,6 +89,7 @@ struct ResultRow {
   double lr = 0.0;                          ///< Adam learning rate
   int64_t hidden = 0;                       ///< head hidden width (0 = linear)
   bool with_logvar = false;                 ///< probe features included logvar
+  nlohmann::json settings;                  ///< kind-specific settings (M2 kinds: semi_supervised_to_json); null else
   std::vector<double> epoch_loss;           ///< training loss per epoch
   std::vector<double> validation_loss;      ///< validation loss per epoch (empty without a validation set)
   std::vector<std::vector<int64_t>> confusion;  ///< [C][C], row = true, column = predicted

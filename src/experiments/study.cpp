@@ -182,12 +182,18 @@ nlohmann::json classifier_identity(const ClassifierSpec& c) {
   const bool probe = find_classifier_kind(c.kind).uses_encoder;
   const auto& p = c.probe;
   const auto& s = c.supervised;
+  if (find_classifier_kind(c.kind).semi_supervised) return {{"kind", c.kind}, {"semi", semi_supervised_to_json(c.semi)}};
   return {{"kind", c.kind},
           {"epochs", probe ? p.epochs : s.epochs},
           {"lr", probe ? p.lr : s.lr},
           {"hidden", probe ? p.hidden : s.hidden},
           {"batch_size", probe ? p.batch_size : s.batch_size},
           {"with_logvar", probe && c.with_logvar}};
+}
+
+// Scheduling weight of an M2 kind on train_images: 10 classes enumerated per unlabelled image.
+double semi_supervised_cost(const ClassifierSpec& c, int64_t train_images, int64_t trials) {
+  return static_cast<double>(train_images) * static_cast<double>(trials * c.semi.train.epochs) * 10.0;
 }
 
 ModelOptions model_options_for(const StudySpec& spec, const ModelSpec& m, const std::string& arch,
@@ -205,6 +211,7 @@ ProtocolOptions unit_protocol(const StudySpec& spec, const ClassifierSpec& c, st
   ProtocolOptions p = study_protocol(spec);
   ClassifierSpec inner = c;
   inner.name = c.kind;
+  inner.encoders.clear();  // a unit holds one encoder, already chosen by classifier_uses
   p.classifiers = {inner};
   p.sizes = std::move(sizes);
   return p;
@@ -286,7 +293,9 @@ Plan plan_study(const StudySpec& spec, const StudyContext& ctx) {
           u.results_path = ctx.out_dir + "/classify/supervised-" + u.key.substr(0, 10) + "/results.jsonl";
           u.label = data.name + " " + arch + " " + c.name + " n=" + study_n(n);
           const int64_t images = n < 0 ? data.train.size() : n * data.train.num_classes;
-          u.cost = static_cast<double>(images * trials * c.supervised.epochs) * arch_weight(arch) + 2e3;
+          u.cost = find_classifier_kind(c.kind).semi_supervised
+                       ? semi_supervised_cost(c, data.train.size(), trials)
+                       : static_cast<double>(images * trials * c.supervised.epochs) * arch_weight(arch) + 2e3;
           plan.supervised.push_back(u);
         }
       }
@@ -294,7 +303,7 @@ Plan plan_study(const StudySpec& spec, const StudyContext& ctx) {
   }
   for (auto& v : plan.vaes) {
     for (const auto& c : spec.classifiers) {
-      if (!find_classifier_kind(c.kind).uses_encoder) continue;
+      if (!find_classifier_kind(c.kind).uses_encoder || !classifier_uses(c, v.model->name)) continue;
       ClassifierUnit u;
       u.data = v.data;
       u.arch = v.arch;
@@ -314,6 +323,11 @@ Plan plan_study(const StudySpec& spec, const StudyContext& ctx) {
       u.results_path = ctx.out_dir + "/classify/probe-" + u.key.substr(0, 10) + "/results.jsonl";
       u.label = v.label + " " + c.name;
       u.cost = 2e5;
+      if (find_classifier_kind(c.kind).semi_supervised) {
+        int64_t trials = 0;
+        for (int64_t n : spec.sizes) trials += protocol_trials(protocol, n);
+        u.cost = semi_supervised_cost(c, plan.data[v.data].train.size(), trials);
+      }
       plan.probes.push_back(u);
     }
   }

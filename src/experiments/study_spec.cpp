@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -214,6 +215,25 @@ ModelSpec parse_model(const toml::table& t, const std::string& where, size_t i) 
   return m;
 }
 
+// The keys of an M2 kind ("m2", "m1m2"): see evaluation/semi_supervised.h.
+void parse_semi_supervised(Reader& r, const toml::table& t, SemiSupervisedOptions& o) {
+  DVAE_CHECK_USAGE(!t.contains("with_logvar"), r.name("with_logvar"), ": only probe classifiers take it");
+  r.integer("epochs", o.train.epochs, 1, 100000);
+  r.real("lr", o.train.lr, 0.0, 10.0, true);
+  r.real("beta", o.train.beta, 0.0, 1e6);
+  r.real("alpha", o.train.alpha, 0.0, 1e6);
+  r.integer("batch_size", o.train.unlabelled_batch, 1, 1000000);
+  r.integer("labelled_batch", o.train.labelled_batch, 1, 1000000);
+  r.integer("eval_every", o.train.eval_every, 0, 100000);
+  r.integer("hidden", o.hidden, 1, 65536);
+  r.integer("hidden_layers", o.hidden_layers, 1, 16);
+  r.integer("z_dim", o.z_dim, 1, 4096);
+  r.str("trunk", o.trunk);
+  DVAE_CHECK_USAGE(o.trunk == "mlp" || o.trunk == "cnn", r.name("trunk"), ": '", o.trunk,
+                   "', expected mlp or cnn");
+  r.real("active_threshold", o.active_threshold, 0.0, 1e6);
+}
+
 ClassifierSpec parse_classifier(const toml::table& t, const std::string& where, size_t i) {
   Reader r(t, where, "classifiers[" + std::to_string(i) + "].");
   ClassifierSpec c;
@@ -226,6 +246,16 @@ ClassifierSpec parse_classifier(const toml::table& t, const std::string& where, 
     throw UsageError(r.name("kind") + ": " + e.what());
   }
   const bool probe = find_classifier_kind(c.kind).uses_encoder;
+  if (probe) {
+    r.strings("encoders", c.encoders);
+  } else {
+    DVAE_CHECK_USAGE(!t.contains("encoders"), r.name("encoders"), ": only classifiers on an encoder take it");
+  }
+  if (find_classifier_kind(c.kind).semi_supervised) {
+    parse_semi_supervised(r, t, c.semi);
+    r.finish();
+    return c;
+  }
   int64_t epochs = 100, hidden = 0, batch = 100;
   double lr = probe ? c.probe.lr : c.supervised.lr;
   r.integer("epochs", epochs, 1, 100000);
@@ -344,7 +374,7 @@ StudySpec parse_study(const std::string& text, const std::string& where, const S
   if (base) spec = *base;
   // The preset first, whatever the key order (toml++ visits keys alphabetically).
   if (const auto* p = root.get("preset")) {
-    DVAE_CHECK_USAGE(p->is_string(), where, ": key 'preset': expected a string (paper or quick)");
+    DVAE_CHECK_USAGE(p->is_string(), where, ": key 'preset': expected a string (paper, quick or semi-supervised)");
     try {
       spec = preset_study(*p->value<std::string>());
     } catch (const UsageError& e) {
@@ -403,6 +433,10 @@ void validate_study(const StudySpec& s, const std::string& where) {
     DVAE_CHECK_USAGE(!c.name.empty() && names.insert(c.name).second, where, ": key 'classifiers[", i,
                      "].name': '", c.name, "', expected a name unique among models and classifiers");
     probe = probe || find_classifier_kind(c.kind).uses_encoder;
+    for (const auto& e : c.encoders) {
+      const bool known = std::any_of(s.models.begin(), s.models.end(), [&](const ModelSpec& m) { return m.name == e; });
+      DVAE_CHECK_USAGE(known, where, ": key 'classifiers[", i, "].encoders': '", e, "', expected a model's name");
+    }
   }
   DVAE_CHECK_USAGE(s.models.empty() || probe, where,
                    ": models but no probe classifier, expected a [[classifiers]] of kind \"probe\"");
@@ -414,7 +448,8 @@ void validate_study(const StudySpec& s, const std::string& where) {
       series.insert(c.name);
       continue;
     }
-    for (const auto& m : s.models) series.insert(series_name(m.name, c, protocol));
+    for (const auto& m : s.models)
+      if (classifier_uses(c, m.name)) series.insert(series_name(m.name, c, protocol));
   }
   for (size_t i = 0; i < s.claims.size(); ++i) {
     validate_claim(s.claims[i], series, where + ": claims[" + std::to_string(i) + "]");
@@ -466,13 +501,23 @@ nlohmann::json study_to_json(const StudySpec& s) {
   }
   for (const auto& c : s.classifiers) {
     const bool probe = find_classifier_kind(c.kind).uses_encoder;
+    if (find_classifier_kind(c.kind).semi_supervised) {
+      nlohmann::json j = semi_supervised_to_json(c.semi);
+      j["name"] = c.name;
+      j["kind"] = c.kind;
+      j["epochs"] = c.semi.train.epochs;
+      j["encoders"] = c.encoders;
+      classifiers.push_back(j);
+      continue;
+    }
     classifiers.push_back({{"name", c.name},
                            {"kind", c.kind},
                            {"epochs", probe ? c.probe.epochs : c.supervised.epochs},
                            {"lr", probe ? c.probe.lr : c.supervised.lr},
                            {"hidden", probe ? c.probe.hidden : c.supervised.hidden},
                            {"batch_size", probe ? c.probe.batch_size : c.supervised.batch_size},
-                           {"with_logvar", probe && c.with_logvar}});
+                           {"with_logvar", probe && c.with_logvar},
+                           {"encoders", c.encoders}});
   }
   for (const auto& c : s.claims) {
     claims.push_back({{"kind", c.kind}, {"statement", c.statement}, {"a", c.a}, {"b", c.b}, {"models", c.models},
@@ -557,6 +602,12 @@ std::string study_keys_help() {
     << "  hidden = 0                   hidden ReLU layer of the head (0 = linear softmax)\n"
     << "  batch_size = 100             minibatch (the effective batch is min(batch, subset))\n"
     << "  with_logvar = false          probe features [mu, logvar] instead of mu\n"
+    << "  encoders = [\"standard\"]      probe and m1m2: only these models' encoders (default: every model)\n"
+    << "  M2 kinds (m2, m1m2): epochs = 100 (passes over the unlabelled images), lr = 0.0003, beta = 1 (z-KL\n"
+    << "    weight), alpha = 0.1 (classification weight alpha * N / N_labelled per labelled image), batch_size = 100\n"
+    << "    (unlabelled per batch), labelled_batch = 100, hidden = 500, hidden_layers = 2, z_dim = 50,\n"
+    << "    trunk = \"mlp\" | \"cnn\" (m2: the CNN encoder as q(y|x), q(z|x,y) trunk), eval_every = 1 (epochs\n"
+    << "    between test-accuracy log lines), active_threshold = 0.1 (m1m2: code units kept)\n"
     << "[[claims]] (tested in the report; names refer to models, \"model / classifier\" with several probes,\n"
     << "            or supervised classifiers):\n"
     << "  kind = \"beats\"               one of: " << claim_kind_names() << "\n"

@@ -6,7 +6,7 @@
 // experiments/study.h runs them.
 //
 // TOML keys (every key optional unless marked; `dvae study keys` prints this):
-//   preset = "paper" | "quick"      start from a preset; every other key overrides it,
+//   preset = "paper" | "quick" | "semi-supervised"   start from a preset; every other key overrides it,
 //                                   whatever the key order
 //   title, datasets = ["mnist"], archs = ["mlp", "cnn"], seed = 1, vae_seeds = 1,
 //   sizes = [1, 3, 5, 10, 100, 1000, "all"], trials_small = 5, trials_large = 1,
@@ -100,6 +100,9 @@ struct StudySpec {
   /// variance estimate: min(10000, 10x)); disentanglement_lib uses 10000.
   int64_t disentanglement_points = 1000;
 };
+
+/// The preset names, in the order --help lists them.
+const std::vector<std::string>& preset_names();
 
 /// The named preset (see preset_names_text); throws dvae::UsageError naming --preset otherwise.
 StudySpec preset_study(const std::string& name);

@@ -238,11 +238,45 @@ TEST(StudySlow, TwoStudiesInOneFolderShareTheirCommonVae) {
   EXPECT_NE(html.find("beta eight"), std::string::npos);
 }
 
+TEST(StudySlow, SemiSupervisedKindsAppearInEveryPartOfTheReport) {
+  test::TempDir dir;
+  const std::string data = dir.file("synth");
+  test::write_synthetic_mnist(data, 400, 100, 28, false, 5);
+  const std::string spec = dir.file("semi.toml");
+  test::write_bytes(spec,
+                    "archs = [\"mlp\"]\nsizes = [1, 3]\ntrials_small = 2\nvalidation_per_class = 2\n"
+                    "datasets = [\"" + data + "\"]\n"
+                    "models = [{name = \"standard\", beta = 1, epochs = 1}, {name = \"m1\", latent_dim = 50, epochs = 1}]\n"
+                    "classifiers = [{name = \"probe\", kind = \"probe\", epochs = 5, encoders = [\"standard\"]},\n"
+                    "  {name = \"supervised\", kind = \"supervised\", epochs = 2},\n"
+                    "  {name = \"m2\", kind = \"m2\", epochs = 1, hidden = 32, z_dim = 4},\n"
+                    "  {name = \"m1m2\", kind = \"m1m2\", epochs = 1, hidden = 32, z_dim = 4, encoders = \"m1\"}]\n");
+  const std::string out = dir.file("out");
+  const auto run = test::run_dvae("--quiet --threads 1 study run " + spec + " --out " + out);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string html = read_file(out + "/report/index.html");
+  for (const char* name : {"m2", "m1 / m1m2", "standard / probe", "supervised"}) {
+    EXPECT_NE(html.find(name), std::string::npos) << name;
+  }
+  EXPECT_EQ(html.find("m1 / probe"), std::string::npos);  // the probe runs on "standard" only
+  int confusions = 0;
+  for (const auto& e : fs::recursive_directory_iterator(out + "/figures")) {
+    const std::string f = e.path().filename().string();
+    confusions += f.find("_confusion.png") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(confusions, 4);  // one per series at the smallest n
+  int curves = 0;
+  for (const auto& e : fs::recursive_directory_iterator(out + "/classify"))
+    curves += e.path().string().find(".curve.jsonl") != std::string::npos ? 1 : 0;
+  EXPECT_EQ(curves, 2 * 2 * 2);  // (m2, m1m2) x 2 sizes x 2 trials
+}
+
 TEST(StudyCli, KeysAreDocumentedAndBadValuesExitTwoBeforeAnyWork) {
   const auto keys = test::run_dvae("study keys");
   ASSERT_EQ(keys.exit_code, 0);
   for (const char* k : {"vae_seeds", "validation_per_class", "[[models]]", "[[classifiers]]", "[[claims]]",
-                        "objective", "with_logvar", "margin", "Holm"}) {
+                        "objective", "with_logvar", "margin", "Holm", "alpha", "hidden_layers", "encoders",
+                        "m1m2"}) {
     EXPECT_NE(keys.out.find(k), std::string::npos) << k;
   }
   test::TempDir dir;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "core/check.h"
 #include "evaluation/disentanglement.h"
 
@@ -72,6 +74,70 @@ TEST(StudySpec, DisentanglementKeyTakesMetricNamesOrAll) {
   EXPECT_THROW(parse_study("disentanglement = [\"migg\"]\n" + base, "s.toml"), UsageError);
   EXPECT_THROW(parse_study("disentanglement = [\"mig\", \"mig\"]\n" + base, "s.toml"), UsageError);
   EXPECT_THROW(parse_study("disentanglement_points = 5\n" + base, "s.toml"), UsageError);
+TEST(StudySpec, SemiSupervisedPresetHasM2BothBetasAndM1m2OnA50UnitVae) {
+  const StudySpec s = preset_study("semi-supervised");
+  validate_study(s, "preset");
+  ASSERT_EQ(s.models.size(), 3u);
+  EXPECT_EQ(s.models[2].latent_dim, 50);
+  std::map<std::string, const ClassifierSpec*> by_name;
+  for (const auto& c : s.classifiers) by_name[c.name] = &c;
+  ASSERT_EQ(by_name.size(), 5u);
+  EXPECT_EQ(by_name.at("probe")->encoders, (std::vector<std::string>{"standard", "disentangled"}));
+  EXPECT_EQ(by_name.at("m2")->kind, "m2");
+  EXPECT_EQ(by_name.at("m2")->semi.train.beta, 1.0);
+  EXPECT_GT(by_name.at("m2-beta4")->semi.train.beta, 1.0);
+  EXPECT_EQ(by_name.at("m1m2")->encoders, (std::vector<std::string>{"m1"}));
+  EXPECT_EQ(by_name.at("supervised")->kind, "supervised");
+}
+
+TEST(StudySpec, M2KeysAreReadAndCheckedAndRoundTrip) {
+  const StudySpec s = parse_study(R"(
+[[models]]
+name = "m1"
+latent_dim = 50
+[[classifiers]]
+name = "probe"
+kind = "probe"
+[[classifiers]]
+name = "m2"
+kind = "m2"
+beta = 4
+alpha = 0.2
+epochs = 7
+lr = 0.001
+hidden_layers = 1
+z_dim = 20
+trunk = "cnn"
+labelled_batch = 50
+[[classifiers]]
+name = "m1m2"
+kind = "m1m2"
+encoders = "m1"
+)",
+                                  "m2.toml");
+  ASSERT_EQ(s.classifiers.size(), 3u);
+  const auto& m2 = s.classifiers[1].semi;
+  EXPECT_EQ(m2.train.beta, 4.0);
+  EXPECT_EQ(m2.train.alpha, 0.2);
+  EXPECT_EQ(m2.train.epochs, 7);
+  EXPECT_EQ(m2.train.lr, 0.001);
+  EXPECT_EQ(m2.hidden_layers, 1);
+  EXPECT_EQ(m2.z_dim, 20);
+  EXPECT_EQ(m2.trunk, "cnn");
+  EXPECT_EQ(m2.train.labelled_batch, 50);
+  EXPECT_EQ(s.classifiers[2].semi.train.lr, 3e-4);  // the M2 default, not the supervised one
+  EXPECT_EQ(s.classifiers[2].encoders, (std::vector<std::string>{"m1"}));
+  const auto j = study_to_json(s);
+  EXPECT_EQ(j["classifiers"][1]["beta"], 4.0);
+  EXPECT_EQ(j["classifiers"][2]["encoders"][0], "m1");
+  const std::string head = "[[models]]\nname = \"a\"\n[[classifiers]]\nname = \"p\"\nkind = \"probe\"\n"
+                           "[[classifiers]]\nname = \"m\"\nkind = \"m2\"\n";
+  EXPECT_NE(error_of(head + "beta = -1\n").find("classifiers[1].beta"), std::string::npos);
+  EXPECT_NE(error_of(head + "hidden_layers = 0\n").find("classifiers[1].hidden_layers"), std::string::npos);
+  EXPECT_NE(error_of(head + "trunk = \"rnn\"\n").find("classifiers[1].trunk"), std::string::npos);
+  EXPECT_NE(error_of(head + "with_logvar = true\n").find("only probe"), std::string::npos);
+  EXPECT_NE(error_of(head + "encoders = [\"a\"]\n").find("only classifiers on an encoder"), std::string::npos);
+  EXPECT_NE(error_of(head + "bogus = 1\n").find("bogus"), std::string::npos);
 }
 
 TEST(StudySpec, PresetKeyKeepsKeysThatSortBeforeIt) {

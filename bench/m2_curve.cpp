@@ -1,0 +1,90 @@
+// Accuracy against training time of M2 / M1+M2 on one labelled subset of the
+// protocol (the subset, validation rows and seeds a study would use), to choose
+// an epoch budget: one JSON line per epoch {epoch, loss, ..., test_accuracy,
+// seconds} on stdout, as training/m2_trainer.h records it.
+//
+//   build/bench/dvae_m2_curve --data mnist --root data --n 10 --trial 0 --epochs E
+//        [--beta B] [--alpha A] [--layers L] [--vae checkpoint.pt (M1+M2)] [--seed S] [--threads T]
+//        [--checkpoint FILE (resumable)]
+//
+// Run it with OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE, the kernel and
+// wait policy the dvae binary chooses for itself (apps/dvae.cpp, core/runtime.h).
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "core/check.h"
+#include "data/datasets.h"
+#include "evaluation/features.h"
+#include "evaluation/protocol.h"
+#include "evaluation/semi_supervised.h"
+#include "training/checkpoint.h"
+
+namespace {
+
+[[noreturn]] void usage(const std::string& why) {
+  std::fprintf(stderr,
+               "dvae_m2_curve: %s (usage: --data NAME --root DIR --n N --trial T --epochs E [--beta B] [--alpha A] "
+               "[--layers L] [--vae CKPT] [--seed S] [--threads T] [--checkpoint FILE])\n",
+               why.c_str());
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> a = {{"--data", "mnist"}, {"--root", "data"}, {"--n", "10"},
+                                          {"--trial", "0"},    {"--epochs", "10"}, {"--beta", "1"},
+                                          {"--alpha", "0.1"},  {"--layers", "2"},  {"--vae", ""},
+                                          {"--seed", "1"},     {"--threads", "0"}, {"--checkpoint", ""}};
+  for (int i = 1; i < argc; i += 2) {
+    if (!a.count(argv[i]) || i + 1 >= argc) usage(std::string("bad argument ") + argv[i]);
+    a[argv[i]] = argv[i + 1];
+  }
+  try {
+    if (std::stoi(a["--threads"]) > 0) torch::set_num_threads(std::stoi(a["--threads"]));
+    const dvae::Dataset data = dvae::load_dataset(a["--data"], a["--root"]);
+    const uint64_t seed = std::stoull(a["--seed"]);
+    const auto validation = dvae::protocol_validation(data.train, 100, seed);
+    const auto subset = dvae::protocol_subset(data.train, std::stoll(a["--n"]), std::stoll(a["--trial"]), seed, 100);
+    dvae::M2Inputs train, test;
+    const bool codes = !a["--vae"].empty();
+    if (codes) {
+      const dvae::LoadedVae m1 = dvae::load_vae(a["--vae"]);
+      auto& enc = *m1.vae->encoder();
+      const auto units = dvae::active_units(dvae::extract_features(enc, data.train, false), 0.1);
+      std::fprintf(stderr, "M1 %s: %zu of %lld units active\n", a["--vae"].c_str(), units.size(),
+                   static_cast<long long>(m1.meta.latent_dim));
+      train = dvae::code_inputs(enc, data.train, units);
+      test = dvae::code_inputs(enc, data.test, units);
+    } else {
+      train = dvae::pixel_inputs(data.train);
+      test = dvae::pixel_inputs(data.test);
+    }
+    dvae::M2Options model;
+    model.x_dim = train.x[0].numel();
+    model.image_size = codes ? 0 : data.train.rows();
+    model.likelihood = codes ? "gaussian" : "bernoulli";
+    model.hidden_layers = std::stoll(a["--layers"]);
+    dvae::M2TrainOptions o;
+    o.epochs = std::stoll(a["--epochs"]);
+    o.beta = std::stod(a["--beta"]);
+    o.alpha = std::stod(a["--alpha"]);
+    dvae::M2Run run;
+    run.seed = seed;
+    run.checkpoint = a["--checkpoint"];
+    run.tag = data.name;
+    run.on_epoch = [](const dvae::M2EpochRecord& e) { std::cout << dvae::m2_epoch_to_json(e).dump() << std::endl; };
+    const auto unlabelled = dvae::unlabelled_rows(data.train.size(), subset, validation);
+    const auto fit = dvae::train_m2(model, train, subset, unlabelled, validation, test, o, run);
+    std::fprintf(stderr, "done: %.1f s\n", fit.seconds);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
