@@ -4,6 +4,8 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -20,6 +22,30 @@ namespace {
 
 // addmm / (mm + add) above this ratio means spinning workers starve products.
 constexpr double kAddmmSlowdownLimit = 2.0;
+// A product on all cores taking longer than this times the same product on one
+// core means the cores are busy with other work and spinning workers make it
+// worse (measured on a 2-vCPU Xeon at load average 16: 2-thread MLP training
+// 141 images/s with the default policy; PyTorch-Python 965 with PASSIVE).
+constexpr double kAllCoresSlowdownLimit = 1.0;
+
+// Seconds of a [100,500] x [500,500] product (the MLP's hidden layer at batch
+// 100) repeated on `threads` threads, best of three rounds.
+double product_seconds(int threads) {
+  torch::NoGradGuard no_grad;
+  const int before = at::get_num_threads();
+  at::set_num_threads(threads);
+  const auto x = torch::randn({100, 500});
+  const auto w = torch::randn({500, 500});
+  auto out = torch::empty({100, 500});
+  double best = 1e30;
+  for (int round = 0; round < 3; ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) torch::mm_out(out, x, w);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  at::set_num_threads(before);
+  return best;
+}
 
 const char* env_or(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
@@ -31,7 +57,9 @@ const char* env_or(const char* name, const char* fallback) {
 // CPUs), and with OMP_WAIT_POLICY=PASSIVE when the policy is unset and a quick
 // check finds small biased products (addmm) on all cores much slower than
 // plain ones (spinning OpenMP workers starve them on some 2-vCPU machines;
-// where they do not, the default policy is faster: workers wake sooner). After
+// where they do not, the default policy is faster: workers wake sooner), or a
+// plain product on all cores slower than on one (the cores are taken by other
+// work, so spinning workers only steal their time slices). After
 // the re-exec, a float64 check of the new kernel decides whether to keep it.
 // DVAE_BLAS_KERNEL=keep disables all of this.
 void choose_kernel_and_reexec(char** argv) {
@@ -64,7 +92,12 @@ void choose_kernel_and_reexec(char** argv) {
     std::ostringstream check;
     check << "addmm on " << cores << " threads " << std::fixed << std::setprecision(1) << slowdown
           << "x the time of mm + add: ";
-    if (slowdown > kAddmmSlowdownLimit) {
+    // Only when addmm looks fine: the same product on all cores against one core.
+    const double all_cores = slowdown > kAddmmSlowdownLimit ? 0.0 : product_seconds(cores) / product_seconds(1);
+    if (slowdown <= kAddmmSlowdownLimit) {
+      check << "mm on " << cores << " threads " << std::setprecision(2) << all_cores << "x the time on 1: ";
+    }
+    if (slowdown > kAddmmSlowdownLimit || all_cores > kAllCoresSlowdownLimit) {
       ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
       note += check.str() + "OMP_WAIT_POLICY=PASSIVE set by dvae; ";
       change = true;

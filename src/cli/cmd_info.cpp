@@ -43,7 +43,7 @@ void add_info_command(CLI::App& app, GlobalOptions& global) {
               << "kernel path    " << kernel_path_name(kernel_path()) << " (best this CPU runs: "
               << kernel_path_name(best_kernel_path(cpu)) << "; DVAE_KERNEL_PATH " << env("DVAE_KERNEL_PATH") << ")\n"
               << "  fused Adam/SGD (training/flat_optimizer)     " << kernel_path_name(kernel_path()) << "\n"
-              << "  MLP step elementwise (training/mlp_step)     " << kernel_path_name(kernel_path()) << "\n"
+              << "  MLP step elementwise (training/mlp_kernels)  " << kernel_path_name(kernel_path()) << "\n"
               << "  probe heads (evaluation/probe)               " << kernel_path_name(kernel_path()) << "\n"
               << "  transposed conv col2im (models/conv_transpose) " << kernel_path_name(kernel_path())
               << (at::hasMKLDNN() ? " (unused: this LibTorch has oneDNN, so the adjoint path runs)" : "") << "\n"

@@ -7,7 +7,8 @@
 // dispatch themselves.
 //
 // Kernels that follow it: the fused Adam / SGD (training/flat_optimizer.cpp),
-// the MLP step's fused elementwise passes (training/mlp_step.cpp), the probe
+// the MLP steps' fused elementwise passes (training/mlp_kernels.cpp: the VAE
+// step and the supervised baseline's step), the probe
 // heads (evaluation/probe.cpp) and the GEMM path's col2im
 // (models/conv_transpose.cpp). Paths differ only in float rounding.
 #pragma once

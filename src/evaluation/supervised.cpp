@@ -8,6 +8,7 @@
 #include "core/check.h"
 #include "core/random.h"
 #include "evaluation/probe.h"
+#include "evaluation/supervised_step.h"
 #include "training/flat_optimizer.h"
 
 namespace dvae {
@@ -64,6 +65,16 @@ SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train,
   std::vector<int64_t> order(M);
   std::iota(order.begin(), order.end(), 0);
   auto order_t = torch::empty({M}, torch::kLong);
+  // The MLP on CPU trains with the hand-written step, which overwrites every
+  // gradient it uses (the logvar head's stay zero), so it needs no zero_grad.
+  std::unique_ptr<SupervisedMlpStep> hand_step;
+  if (model.arch == "mlp" && device.is_cpu() && !options.autograd) {
+    hand_step = std::make_unique<SupervisedMlpStep>(*net, model, B);
+  }
+  std::vector<int64_t> batch_shape = x_all.sizes().vec();
+  batch_shape[0] = B;
+  auto x = torch::empty(batch_shape, x_all.options());  // [B,1,H,W] batch buffer
+  auto y = torch::empty({B}, y_all.options());          // [B]
 
   SupervisedFit fit;
   fit.epoch_loss.assign(options.epochs, 0.0);
@@ -75,13 +86,19 @@ SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train,
     for (int64_t start = 0, batch_no = 0; start < M; start += B, ++batch_no) {
       const int64_t nb = std::min(B, M - start);
       const auto rows = perm.narrow(0, start, nb);
-      const auto x = x_all.index_select(0, rows);  // [B,1,H,W]
-      const auto y = y_all.index_select(0, rows);  // [B]
-      adam.zero_grad();
-      const auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
-      loss.backward();
+      auto xb = x.narrow(0, 0, nb), yb = y.narrow(0, 0, nb);
+      at::index_select_out(xb, x_all, 0, rows);  // [B,1,H,W]
+      at::index_select_out(yb, y_all, 0, rows);  // [B]
+      double l = 0.0;
+      if (hand_step) {
+        l = hand_step->run(xb, yb);
+      } else {
+        adam.zero_grad();
+        const auto loss = torch::nn::functional::cross_entropy(net->forward(xb), yb);
+        loss.backward();
+        l = loss.item<double>();
+      }
       adam.step();
-      const double l = loss.item<double>();
       DVAE_CHECK(std::isfinite(l), "supervised baseline: non-finite loss at epoch ", epoch + 1, " batch ",
                  batch_no + 1, ", expected finite (lower --supervised-lr?)");
       epoch_sum += l * static_cast<double>(nb);

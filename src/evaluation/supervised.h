@@ -24,6 +24,8 @@ struct SupervisedOptions {
   int64_t hidden = 0;                   ///< head: 0 = linear softmax; > 0 adds one FC ReLU layer of this width
   double convergence_tolerance = 0.01;  ///< as ProbeOptions::convergence_tolerance (see evaluation/probe.h)
   int64_t eval_batch = 1000;            ///< test-set inference batch
+  bool autograd = false;                ///< MLP on CPU: false trains with the hand-written step (supervised_step.h),
+                                        ///< true with LibTorch autograd (same mathematics, float rounding aside)
 };
 
 /// Encoder trunk (its mu output) followed by the probe head: images -> class logits.

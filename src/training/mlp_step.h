@@ -3,10 +3,9 @@
 // autograd's graph. The same mathematics as VaeImpl::forward + beta_elbo_loss +
 // backward() (tests compare every gradient), about twice as fast on CPU at the
 // paper's batch of 100. The elementwise work around the products (bias +
-// softplus, softplus's derivative, the BCE with its gradient) runs as fused
-// passes in the AVX-512, AVX2 or portable variant kernel_path() names
-// (core/cpu_dispatch.h); relu and tanh go through LibTorch's kernels. Not for
-// other architectures (they use autograd).
+// softplus, softplus's derivative, the BCE with its gradient) runs as the
+// fused, dispatched passes of training/mlp_kernels.h. Not for other
+// architectures (they use autograd).
 //
 // Tensor legend: B batch, P = H*W pixels, K hidden width, D latent dimensions.
 // With nn::Linear's weight [out,in]: forward a = h W^T + b, backward

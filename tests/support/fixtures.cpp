@@ -16,10 +16,27 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/cpu_dispatch.h"
 #include "core/random.h"
 
 namespace dvae::test {
 namespace fs = std::filesystem;
+
+namespace {
+
+// DVAE_KERNEL_PATH=scalar|avx2|avx512 in a test binary's environment forces the
+// hand-written kernels' path for every test that does not choose its own (as
+// dvae's CLI does), so a whole test binary can run on one path:
+//   DVAE_KERNEL_PATH=scalar build/tests/test_training
+// A path this CPU cannot run fails at start-up with dvae's error.
+const bool kKernelPathFromEnvironment = [] {
+  if (const char* path = std::getenv("DVAE_KERNEL_PATH"); path != nullptr && *path != '\0') {
+    set_kernel_path(parse_kernel_path(path, "DVAE_KERNEL_PATH"));
+  }
+  return true;
+}();
+
+}  // namespace
 
 TempDir::TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "dvae-test-XXXXXX").string();
