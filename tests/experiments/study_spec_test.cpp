@@ -74,6 +74,8 @@ TEST(StudySpec, DisentanglementKeyTakesMetricNamesOrAll) {
   EXPECT_THROW(parse_study("disentanglement = [\"migg\"]\n" + base, "s.toml"), UsageError);
   EXPECT_THROW(parse_study("disentanglement = [\"mig\", \"mig\"]\n" + base, "s.toml"), UsageError);
   EXPECT_THROW(parse_study("disentanglement_points = 5\n" + base, "s.toml"), UsageError);
+}
+
 TEST(StudySpec, SemiSupervisedPresetHasM2BothBetasAndM1m2OnA50UnitVae) {
   const StudySpec s = preset_study("semi-supervised");
   validate_study(s, "preset");
