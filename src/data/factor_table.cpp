@@ -2,6 +2,7 @@
 #include "data/factor_table.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -163,8 +164,9 @@ FactorTable read_factor_table_csv(const std::string& path) {
     for (size_t k = 0; k < f.size(); ++k) {
       const double v = parse_number(f[k], path, lineno, header[k]);
       if (k == 0 || k == 1) {
-        DVAE_CHECK(v == static_cast<double>(static_cast<int64_t>(v)), path, ":", lineno, ": column ", header[k],
-                   ": '", f[k], "', expected an integer");
+        // Range first: casting a double outside int64's range is undefined behaviour.
+        DVAE_CHECK(std::isfinite(v) && std::fabs(v) < 9.0e15 && v == std::floor(v), path, ":", lineno, ": column ",
+                   header[k], ": '", f[k], "', expected an integer");
         (k == 0 ? index : labels).push_back(static_cast<int64_t>(v));
       } else {
         values.push_back(v);

@@ -97,6 +97,16 @@ TEST(FactorTable, CsvRoundTripAndErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bad.csv:2: column area"), std::string::npos) << e.what();
   }
+  // An index beyond int64's range is refused before any cast (that cast is undefined behaviour).
+  for (const std::string idx : {"1e300", "-9.3e18", "2.5", "nan", "inf"}) {
+    write_file_atomic(dir.file("huge.csv"), "index,label,area\n" + idx + ",1,3\n");
+    try {
+      read_factor_table_csv(dir.file("huge.csv"));
+      FAIL() << "index " << idx << " must be refused";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("huge.csv:2: column index"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace
