@@ -4,7 +4,8 @@
 // seconds} on stdout, as training/m2_trainer.h records it.
 //
 //   build/bench/dvae_m2_curve --data mnist --root data --n 10 --trial 0 --epochs E
-//        [--beta B] [--alpha A] [--layers L] [--vae checkpoint.pt (M1+M2)] [--seed S] [--threads T]
+//        [--beta B] [--alpha A] [--layers L] [--hidden K] [--labelled-batch B] [--lr LR]
+//        [--vae checkpoint.pt (M1+M2)] [--seed S] [--threads T]
 //        [--checkpoint FILE (resumable)]
 //
 // Run it with OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE, the kernel and
@@ -29,7 +30,8 @@ namespace {
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "dvae_m2_curve: %s (usage: --data NAME --root DIR --n N --trial T --epochs E [--beta B] [--alpha A] "
-               "[--layers L] [--vae CKPT] [--seed S] [--threads T] [--checkpoint FILE])\n",
+               "[--layers L] [--hidden K] [--labelled-batch B] [--lr LR] [--vae CKPT] [--seed S] [--threads T] "
+               "[--checkpoint FILE])\n",
                why.c_str());
   std::exit(2);
 }
@@ -40,7 +42,8 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> a = {{"--data", "mnist"}, {"--root", "data"}, {"--n", "10"},
                                           {"--trial", "0"},    {"--epochs", "10"}, {"--beta", "1"},
                                           {"--alpha", "0.1"},  {"--layers", "2"},  {"--vae", ""},
-                                          {"--seed", "1"},     {"--threads", "0"}, {"--checkpoint", ""}};
+                                          {"--seed", "1"},     {"--threads", "0"}, {"--checkpoint", ""}, {"--hidden", "500"},
+                                          {"--labelled-batch", "100"}, {"--lr", "3e-4"}};
   for (int i = 1; i < argc; i += 2) {
     if (!a.count(argv[i]) || i + 1 >= argc) usage(std::string("bad argument ") + argv[i]);
     a[argv[i]] = argv[i + 1];
@@ -70,10 +73,13 @@ int main(int argc, char** argv) {
     model.image_size = codes ? 0 : data.train.rows();
     model.likelihood = codes ? "gaussian" : "bernoulli";
     model.hidden_layers = std::stoll(a["--layers"]);
+    model.hidden = std::stoll(a["--hidden"]);
     dvae::M2TrainOptions o;
     o.epochs = std::stoll(a["--epochs"]);
     o.beta = std::stod(a["--beta"]);
     o.alpha = std::stod(a["--alpha"]);
+    o.labelled_batch = std::stoll(a["--labelled-batch"]);
+    o.lr = std::stod(a["--lr"]);
     dvae::M2Run run;
     run.seed = seed;
     run.checkpoint = a["--checkpoint"];

@@ -33,13 +33,14 @@ torch::Tensor m2_unlabelled_loss(const torch::Tensor& y_logits, const torch::Ten
   return (log_q.exp() * (neg_bound + log_q)).sum(1);  // [B,C] -> [B]
 }
 
-double m2_alpha_weight(double alpha, int64_t n_total, int64_t n_labelled) {
-  DVAE_CHECK(n_labelled > 0 && n_total >= n_labelled, "M2: ", n_labelled, " labelled of ", n_total,
-             " images, expected 0 < labelled <= total");
-  return alpha * static_cast<double>(n_total) / static_cast<double>(n_labelled);
+M2Weights m2_weights(double alpha, int64_t n_labelled, int64_t n_unlabelled) {
+  DVAE_CHECK(n_labelled > 0 && n_unlabelled >= 0 && alpha >= 0, "M2: ", n_labelled, " labelled and ", n_unlabelled,
+             " unlabelled images, alpha ", alpha, ", expected labelled > 0, unlabelled >= 0, alpha >= 0");
+  const double n = static_cast<double>(n_labelled + n_unlabelled);
+  return {static_cast<double>(n_labelled) / n, static_cast<double>(n_unlabelled) / n, alpha};
 }
 
-M2Terms m2_objective(M2Impl& m2, const M2Batch& batch, double beta, double alpha_weight, at::Generator& generator) {
+M2Terms m2_objective(M2Impl& m2, const M2Batch& batch, double beta, const M2Weights& w, at::Generator& generator) {
   const int64_t C = m2.options().num_classes;
   M2Terms t;
   const bool labelled = batch.x_l.defined() && batch.x_l.size(0) > 0;
@@ -71,7 +72,7 @@ M2Terms m2_objective(M2Impl& m2, const M2Batch& batch, double beta, double alpha
     const auto neg_bound = m2_negative_bound(log_px, kl, C, beta).t();           // [C,B] -> [B,C]
     t.unlabelled = m2_unlabelled_loss(m2.classify(batch.x_u), neg_bound).mean();
   }
-  t.loss = t.labelled + t.unlabelled + alpha_weight * t.cross_entropy;
+  t.loss = w.labelled * t.labelled + w.unlabelled * t.unlabelled + w.classification * t.cross_entropy;
   return t;
 }
 

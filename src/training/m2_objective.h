@@ -3,14 +3,21 @@
 //
 //   -L(x,y) = -log p(x|y,z) - log p(y) + beta * KL(q(z|x,y) || N(0,I)),  z ~ q(z|x,y), p(y) = 1/C
 //   -U(x)   = sum_y q(y|x) (-L(x,y)) - H(q(y|x))
-//   J       = mean_l(-L(x_l,y_l)) + mean_u(-U(x_u)) + alpha_weight * mean_l(-log q(y_l|x_l))
+//   J^alpha = sum_l -L(x_l,y_l) + sum_u -U(x_u) + alpha N mean_l(-log q(y_l|x_l))   (equation 9, alpha N = 0.1 N)
 //
-// All three terms are per-example means in nats (reconstruction summed over
-// input units), so a balanced batch gives labelled and unlabelled images the
-// same scale. alpha_weight is the weight of one labelled example's
-// classification loss relative to one example's bound; Kingma's code uses
-// 0.1 * N / N_labelled (nips14-ssl learn_yz_x_ss.py: beta = alpha * n_tot / n_labeled
-// with alpha = 0.1), see m2_alpha_weight().
+// over the data set of N = N_l + N_u images. A batch estimates J^alpha / N,
+// the per-image objective:
+//
+//   J = (N_l/N) mean_batch_l(-L) + (N_u/N) mean_batch_u(-U) + alpha mean_batch_l(-log q(y|x))
+//
+// (m2_weights()), so the classification term weighs alpha = 0.1 against one
+// image's bound whatever the batch composition. This is what nips14-ssl
+// computes (learn_yz_x_ss.py: alpha * n_tot / n_labeled on the *sum* over a
+// minibatch's labelled rows, the whole divided by n_tot / n_minibatches); with
+// balanced batches that oversample the labelled set, weighting the batch *mean*
+// of the cross-entropy by alpha * N / N_l instead would weigh it N / N_l times
+// too much (590x at 100 labels), and q(y|x) then only fits the labels.
+// Every term is in nats (reconstruction summed over input units).
 //
 // Not for: sampling batches or optimisation (training/m2_trainer.h).
 //
@@ -33,12 +40,20 @@ torch::Tensor m2_negative_bound(const torch::Tensor& log_px, const torch::Tensor
 /// -U(x) = sum_y q(y|x) (neg_bound(x,y) + log q(y|x)): y_logits [B,C], neg_bound [B,C] -> [B].
 torch::Tensor m2_unlabelled_loss(const torch::Tensor& y_logits, const torch::Tensor& neg_bound);
 
-/// Kingma's per-labelled-example classification weight alpha * n_total / n_labelled.
-double m2_alpha_weight(double alpha, int64_t n_total, int64_t n_labelled);
+/// The weights of J's three batch means (see the header comment).
+struct M2Weights {
+  double labelled = 1;        ///< of mean_l -L(x_l, y_l): N_l / N
+  double unlabelled = 1;      ///< of mean_u -U(x_u): N_u / N
+  double classification = 0;  ///< of mean_l -log q(y_l|x_l): alpha
+};
+
+/// Kingma's J^alpha / N as batch-mean weights: {N_l/N, N_u/N, alpha}; throws
+/// dvae::Error unless n_labelled > 0, n_unlabelled >= 0 and alpha >= 0.
+M2Weights m2_weights(double alpha, int64_t n_labelled, int64_t n_unlabelled);
 
 /// The terms of J on one batch (batch means, nats).
 struct M2Terms {
-  torch::Tensor loss;        ///< [] J
+  torch::Tensor loss;        ///< [] J (the weighted sum)
   torch::Tensor labelled;    ///< [] mean_l -L(x_l, y_l) (0 without labelled rows)
   torch::Tensor unlabelled;  ///< [] mean_u -U(x_u) (0 without unlabelled rows)
   torch::Tensor cross_entropy;  ///< [] mean_l -log q(y_l|x_l)
@@ -53,6 +68,7 @@ struct M2Batch {
 
 /// J on batch, with z drawn through generator; every class of every unlabelled
 /// image is enumerated in one batched pass (encode_all and a [C,B] decode).
-M2Terms m2_objective(M2Impl& m2, const M2Batch& batch, double beta, double alpha_weight, at::Generator& generator);
+M2Terms m2_objective(M2Impl& m2, const M2Batch& batch, double beta, const M2Weights& weights,
+                     at::Generator& generator);
 
 }  // namespace dvae

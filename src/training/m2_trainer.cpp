@@ -83,7 +83,8 @@ nlohmann::json m2_train_options_to_json(const M2TrainOptions& o) {
           {"alpha", o.alpha},
           {"unlabelled_batch", o.unlabelled_batch},
           {"labelled_batch", o.labelled_batch},
-          {"eval_every", o.eval_every}};
+          {"eval_every", o.eval_every},
+          {"weighting", "J/N"}};  // m2_weights(); checkpoints of the earlier alpha * N / N_l weighting are refused
 }
 
 nlohmann::json m2_epoch_to_json(const M2EpochRecord& r) {
@@ -134,7 +135,7 @@ M2Fit train_m2(const M2Options& model, const M2Inputs& train, const torch::Tenso
   DVAE_CHECK(unlabelled.defined() && unlabelled.numel() > 0, "M2: no unlabelled images, expected at least one");
   const auto t_start = M2Clock::now();
   const int64_t M = labelled.numel(), U = unlabelled.numel();
-  const double alpha_weight = m2_alpha_weight(o.alpha, U, std::min(M, U));
+  const M2Weights weights = m2_weights(o.alpha, M, U);
 
   M2 m2 = nullptr;
   {
@@ -208,7 +209,7 @@ M2Fit train_m2(const M2Options& model, const M2Inputs& train, const torch::Tenso
       batch.x_u = m2_step_inputs(train, rows_u.narrow(0, 0, len), generator, run.device);
       batch.x_l = m2_step_inputs(train, rows_l, generator, run.device);
       batch.y_l = train.labels.index_select(0, rows_l).to(run.device);
-      const M2Terms t = m2_objective(*m2, batch, o.beta, alpha_weight, generator);
+      const M2Terms t = m2_objective(*m2, batch, o.beta, weights, generator);
       const double loss = t.loss.item<double>();
       DVAE_CHECK(std::isfinite(loss), "M2: loss is ", loss, " at epoch ", epoch, ", batch ", b + 1, "/", batches,
                  ", expected a finite number (try a lower lr)");

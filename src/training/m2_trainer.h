@@ -32,7 +32,7 @@ struct M2TrainOptions {
   int64_t epochs = 100;           ///< passes over the unlabelled images (default 100)
   double lr = 3e-4;               ///< Adam learning rate (nips14-ssl: 3e-4)
   double beta = 1.0;              ///< weight of KL(q(z|x,y) || p(z)) (1 = Kingma's M2)
-  double alpha = 0.1;             ///< classification weight: alpha * N / N_labelled per labelled example (0.1)
+  double alpha = 0.1;             ///< classification weight against one image's bound (Kingma's alpha N / N; 0.1), see m2_weights()
   int64_t unlabelled_batch = 100; ///< unlabelled images per batch (default 100)
   int64_t labelled_batch = 100;   ///< labelled images per batch, drawn cyclically from the subset (default 100)
   int64_t eval_every = 1;         ///< epochs between validation/test evaluations (the last epoch always)

@@ -43,9 +43,21 @@ TEST(M2Objective, UnlabelledLossIsTheExplicitSumOverClasses) {
   EXPECT_NEAR(flat.item<double>(), 7.0 - std::log(4.0), 1e-12);
 }
 
-TEST(M2Objective, AlphaWeightIsKingmasPerLabelledWeight) {
-  EXPECT_DOUBLE_EQ(m2_alpha_weight(0.1, 50000, 100), 50.0);  // nips14-ssl: alpha * n_tot / n_labeled
-  EXPECT_THROW(m2_alpha_weight(0.1, 10, 0), Error);
+TEST(M2Objective, WeightsAreKingmasObjectivePerImage) {
+  // nips14-ssl at 100 labels: minibatches of 1 labelled + 499 unlabelled rows, the labelled cross-entropy summed
+  // with weight alpha * n_tot / n_labeled = 50 and the whole divided by n_tot / n_minibatches = 500: per image of
+  // the batch that is 0.1 on the cross-entropy, 1/500 on each bound.
+  const M2Weights w = m2_weights(0.1, 100, 49900);
+  EXPECT_DOUBLE_EQ(w.classification, 0.1);
+  EXPECT_DOUBLE_EQ(w.labelled, 100.0 / 50000.0);
+  EXPECT_DOUBLE_EQ(w.unlabelled, 49900.0 / 50000.0);
+  // That minibatch's objective / 500 equals J from batch means with these weights:
+  const double l = 90, u = 95, ce = 2;  // one labelled bound, each unlabelled bound, the labelled cross-entropy
+  const double kingma = (1 * l + 499 * u + 50.0 * ce) / 500.0;
+  const M2Weights wb = m2_weights(0.1, 1, 499);
+  EXPECT_NEAR(wb.labelled * l + wb.unlabelled * u + wb.classification * ce, kingma, 1e-12);
+  EXPECT_THROW(m2_weights(0.1, 0, 10), Error);
+  EXPECT_THROW(m2_weights(-1, 10, 10), Error);
 }
 
 TEST(M2Objective, LogLikelihoodMatchesTheDensitiesByHand) {
@@ -64,7 +76,7 @@ TEST(M2Objective, LabelledBoundWithAlphaZeroIsAConditionalVaeElbo) {
   const auto y = torch::tensor({0, 2, 1, 2}, torch::kLong);
   M2Batch batch{x, y, {}};
   at::Generator g1 = at::detail::createCPUGenerator(9);
-  const M2Terms t = m2_objective(*m2, batch, /*beta=*/1.0, /*alpha_weight=*/0.0, g1);
+  const M2Terms t = m2_objective(*m2, batch, /*beta=*/1.0, M2Weights{1, 1, 0}, g1);
   // The conditional VAE by hand: q(z|x,y) on [x, onehot y], the same eps, its ELBO.
   at::Generator g2 = at::detail::createCPUGenerator(9);
   auto p = m2->named_parameters();
@@ -93,7 +105,9 @@ TEST(M2Objective, GradientsReachEveryParameter) {
     M2 m2(o);
     at::Generator g = at::detail::createCPUGenerator(1);
     M2Batch batch{torch::rand({3, 6}).round(), torch::tensor({0, 1, 2}, torch::kLong), torch::rand({5, 6}).round()};
-    const M2Terms t = m2_objective(*m2, batch, 2.0, 10.0, g);
+    const M2Terms t = m2_objective(*m2, batch, 2.0, M2Weights{0.25, 0.75, 10.0}, g);
+    EXPECT_NEAR(t.loss.item<double>(),
+                (0.25 * t.labelled + 0.75 * t.unlabelled + 10.0 * t.cross_entropy).item<double>(), 1e-4);
     t.loss.backward();
     for (const auto& kv : m2->named_parameters()) {
       ASSERT_TRUE(kv.value().grad().defined()) << lik << " " << kv.key();
@@ -111,7 +125,7 @@ TEST(M2Objective, UnlabelledTermIsTheSumOverClassesOfLabelledBounds) {
   const auto x = torch::randn({2, 6});
   M2Batch unl{{}, {}, x};
   at::Generator g = at::detail::createCPUGenerator(3);
-  const double u = m2_objective(*m2, unl, 1.5, 0.0, g).unlabelled.item<double>();
+  const double u = m2_objective(*m2, unl, 1.5, M2Weights{1, 1, 0}, g).unlabelled.item<double>();
   at::Generator g2 = at::detail::createCPUGenerator(3);
   const auto eps = torch::randn({3, 2, 2}, g2, torch::kFloat32);  // [C,B,Z] as the objective draws it
   torch::NoGradGuard no_grad;
