@@ -248,7 +248,7 @@ epochs = 50
 name = "m1"
 beta = 1
 latent_dim = 50
-epochs = 10
+epochs = 50
 
 [[classifiers]]
 name = "probe"
@@ -279,6 +279,7 @@ epochs = 100
 name = "m1m2"
 kind = "m1m2"
 encoders = ["m1"]
+hidden_layers = 1
 epochs = 40
 
 [[claims]]

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "core/check.h"
@@ -132,14 +133,18 @@ TEST(SemiSupervised, M2BeatsTheSupervisedBaselineOnASmallRealSubsetSlow) {
   M2Options m;
   m.hidden_layers = 1;
   M2TrainOptions o;
-  o.epochs = 6;  // 600 balanced batches of 100 + 100
+  // One pass over the 59,800 unlabelled images (598 balanced batches of 100 + 100). The paper's alpha = 0.1 needs tens of
+  // passes to overtake the baseline (README: 45% after one, 55% after seven); alpha = 5 gets there in one.
+  o.epochs = 1;
+  o.alpha = 5;
   o.eval_every = 0;
   M2Run run;
   run.seed = 1;
-  const auto unl = unlabelled_rows(data.train.size(), subset, validation).narrow(0, 0, 10000);
+  const auto unl = unlabelled_rows(data.train.size(), subset, validation);
   const auto fit = train_m2(m, pixel_inputs(data.train), subset, unl, validation, pixel_inputs(test), o, run);
   const double m2_acc = accuracy(fit.test_predictions, test.labels);
   EXPECT_GT(m2_acc, base_acc) << "M2 " << m2_acc << " vs supervised " << base_acc;
+  std::printf("M2 %.4f vs supervised %.4f\n", m2_acc, base_acc);
 }
 
 }  // namespace
