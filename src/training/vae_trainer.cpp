@@ -304,7 +304,8 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
                                    {"dvae_version", kVersion},
                                    {"libtorch_version", compat::torch_version()},
                                    {"world_size", world},
-                                   {"dist_backend", parallel ? parallel->backend() : "none"}}
+                                   {"dist_backend", parallel ? parallel->backend() : "none"},
+                                   {"dist_overlap", world > 1 && parallel->options().overlap}}
                             .dump(2) + "\n");
 
   Vae vae = nullptr;
@@ -363,6 +364,20 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::unique_ptr<MlpTrainingStep> mlp_step;
   if (use_mlp_step(model, train, device)) mlp_step = std::make_unique<MlpTrainingStep>(*vae, bs);
+  // Overlapped all-reduce: each bucket of gradients is summed over the ranks
+  // while the backward pass computes the earlier layers' (the hand-written
+  // step says when a layer is done; autograd's accumulators, through hooks).
+  std::unique_ptr<GradientReducer> reducer;
+  GradReady grad_ready;
+  if (parallel && world > 1 && parallel->options().overlap) {
+    reducer = std::make_unique<GradientReducer>(*parallel, optimizer.flat_grad(), vae->parameters(),
+                                                parallel->options().overlap_bucket_values);
+    if (mlp_step) {
+      grad_ready = [&reducer](const torch::Tensor& grad) { reducer->mark_ready(grad); };
+    } else {
+      reducer->attach_autograd_hooks();
+    }
+  }
 
   for (int64_t epoch = start_epoch + 1; epoch <= train.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
@@ -378,6 +393,7 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
       StepTerms step;
       std::optional<ObjectiveTerms> terms;
       ObjectiveBatch batch;
+      if (reducer) reducer->begin();
       if (mine.count == 0) {
         // No rows here (a last batch smaller than the world): draw what the
         // others draw, so that the generators stay in step, and add nothing.
@@ -399,7 +415,7 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
           x = target;
         }
         if (mlp_step) {
-          step = mlp_step->run(x, train.beta, generator, RowSlice{mine.offset, len});  // overwrites the gradients
+          step = mlp_step->run(x, train.beta, generator, RowSlice{mine.offset, len}, grad_ready);  // overwrites the gradients
         } else {
           // VaeImpl::forward with eps drawn from the run's generator (for the whole global batch).
           const Posterior q = vae->encoder()->encode(x);                                  // -> 2 x [b,D]
@@ -423,7 +439,12 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
       DVAE_CHECK(std::isfinite(step.loss), "epoch ", epoch, ", batch ", b + 1, "/", batches, ": loss is ", step.loss,
                  ", expected a finite number; ", checkpoint_path,
                  " keeps the last good epoch (try a lower --lr, then --resume)");
-      if (parallel) parallel->all_reduce_sum_(optimizer.flat_grad());  // shares of the batch mean -> the mean
+      // Shares of the batch mean -> the mean.
+      if (reducer) {
+        reducer->finish();
+      } else if (parallel) {
+        parallel->all_reduce_sum_(optimizer.flat_grad());
+      }
       optimizer.step();
       if (terms) objective->after_step(batch, generator);
       recon_sum += step.recon * static_cast<double>(len);
