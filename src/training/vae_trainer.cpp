@@ -258,8 +258,9 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
   // Only the beta-ELBO is a mean of per-image terms; the other objectives'
   // minibatch estimates (beta-tcvae's log q(z), factor-vae's discriminator,
   // annealed capacity on the batch KL) would differ on a shard.
-  DVAE_CHECK(world == 1 || train.objective.name == "beta-vae", "objective ", train.objective.name,
-             ": data-parallel training (world size ", world, ") supports beta-vae only, expected one process");
+  DVAE_CHECK(world == 1 || find_objective(train.objective.name).data_parallel, "objective ", train.objective.name,
+             ": data-parallel training (world size ", world, ") supports ", data_parallel_objectives_text(),
+             " only, expected one process");
   check_options(data, model, train);
   std::error_code ec;
   fs::create_directories(run_dir, ec);
