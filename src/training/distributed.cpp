@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
@@ -86,6 +87,11 @@ DistConfig dist_config_from_env(const std::map<std::string, std::string>& env) {
     c.master_port = env_int(env, "MASTER_PORT", 1, 65535);
   }
   if (const auto it = env.find("GLOO_SOCKET_IFNAME"); it != env.end()) c.gloo_ifname = it->second;
+  // torchrun's agent hosts the store itself (torch/distributed/rendezvous.py does the same).
+  if (const auto it = env.find("TORCHELASTIC_USE_AGENT_STORE"); it != env.end() && it->second == "True") {
+    c.agent_store = true;
+    c.restart_count = env_int(env, "TORCHELASTIC_RESTART_COUNT", 0, kMaxWorld);
+  }
   return c;
 }
 
@@ -178,11 +184,15 @@ DataParallel::DataParallel(const DistConfig& config, const DistOptions& options)
   try {
     c10d::TCPStoreOptions so;
     so.port = static_cast<std::uint16_t>(config_.master_port);
-    so.isServer = config_.rank == 0;
+    so.isServer = config_.rank == 0 && !config_.agent_store;
     so.numWorkers = static_cast<std::size_t>(config_.world_size);
     so.waitWorkers = true;
     so.timeout = timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(config_.master_addr, so);
+    if (config_.agent_store) {
+      impl_->store = c10::make_intrusive<c10d::PrefixStore>(
+          "/worker/attempt_" + std::to_string(config_.restart_count), impl_->store);
+    }
   } catch (const std::exception& e) {
     throw Error("data-parallel rendezvous at " + where + " failed on rank " + std::to_string(config_.rank) + " of " +
                 std::to_string(config_.world_size) + " within " + std::to_string(options_.timeout_s) +

@@ -39,6 +39,11 @@ struct DistConfig {
   std::string master_addr = "127.0.0.1";  ///< MASTER_ADDR: host of rank 0's TCPStore
   int master_port = 29500;            ///< MASTER_PORT: its port (torch's default 29500)
   std::string gloo_ifname;            ///< GLOO_SOCKET_IFNAME: network interface for Gloo (default: by address)
+  /// TORCHELASTIC_USE_AGENT_STORE=True (torchrun): its agent already hosts the
+  /// store at MASTER_ADDR:MASTER_PORT, so every rank, 0 included, is a client
+  /// (default false: rank 0 hosts it).
+  bool agent_store = false;
+  int restart_count = 0;              ///< TORCHELASTIC_RESTART_COUNT: keys under /worker/attempt_N (agent store)
 };
 
 /// How to connect: backend and the time a collective or the rendezvous may wait.

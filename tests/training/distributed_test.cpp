@@ -11,6 +11,8 @@
 #include <future>
 #include <thread>
 
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
 #include "core/check.h"
 
 namespace dvae {
@@ -56,6 +58,50 @@ TEST(DistConfig, ReadsTorchrunVariables) {
   EXPECT_EQ(c.master_port, 29501);
   EXPECT_TRUE(dist_env_present({{"WORLD_SIZE", "4"}}));
   EXPECT_FALSE(dist_env_present({{"RANK", "0"}}));
+}
+
+TEST(DistConfig, ReadsTorchrunsAgentStoreVariables) {
+  const Env base = {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29501"}};
+  EXPECT_FALSE(dist_config_from_env(base).agent_store);
+  Env env = base;
+  env["TORCHELASTIC_USE_AGENT_STORE"] = "False";
+  EXPECT_FALSE(dist_config_from_env(env).agent_store);
+  env["TORCHELASTIC_USE_AGENT_STORE"] = "True";
+  env["TORCHELASTIC_RESTART_COUNT"] = "2";
+  const DistConfig c = dist_config_from_env(env);
+  EXPECT_TRUE(c.agent_store);
+  EXPECT_EQ(c.restart_count, 2);
+  env["TORCHELASTIC_RESTART_COUNT"] = "x";
+  EXPECT_THROW(dist_config_from_env(env), Error);
+}
+
+// torchrun's agent hosts the store; every rank, 0 included, connects to it.
+TEST(DataParallel, RanksJoinAStoreTheLauncherHosts) {
+  const int port = free_local_port();
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<std::uint16_t>(port);
+  so.isServer = true;
+  so.waitWorkers = false;
+  so.timeout = std::chrono::seconds(20);
+  c10d::TCPStore agent("127.0.0.1", so);  // as torchrun's agent
+  std::vector<std::future<torch::Tensor>> ranks;
+  for (int r = 0; r < 2; ++r) {
+    ranks.push_back(std::async(std::launch::async, [=] {
+      DistConfig c;
+      c.rank = r;
+      c.world_size = 2;
+      c.master_port = port;
+      c.agent_store = true;
+      c.restart_count = 1;
+      DistOptions o;
+      o.timeout_s = 20;
+      DataParallel group(c, o);
+      auto t = torch::full({3}, static_cast<float>(r + 1));
+      group.all_reduce_sum_(t);
+      return t;
+    }));
+  }
+  for (auto& f : ranks) EXPECT_TRUE(torch::equal(f.get(), torch::full({3}, 3.0f)));
 }
 
 TEST(DistConfig, LocalRankDefaultsToRankAndOneProcessNeedsNoMaster) {
