@@ -53,6 +53,7 @@ struct TrainArgs {
   int nproc = 1;                   // --nproc (local data-parallel ranks)
   std::string dist_backend = "gloo";  // --dist-backend
   double dist_timeout = 300;       // --dist-timeout (seconds)
+  std::string dist_overlap = "on";  // --dist-overlap (on | off)
 };
 
 std::string clock_text(double seconds) {
@@ -85,6 +86,7 @@ std::unique_ptr<DataParallel> join_group(const std::optional<DistConfig>& config
   DistOptions options;
   options.backend = args.dist_backend;
   options.timeout_s = args.dist_timeout;
+  options.overlap = args.dist_overlap == "on";
   return std::make_unique<DataParallel>(*config, options);
 }
 
@@ -309,6 +311,15 @@ void add_train_command(CLI::App& app, GlobalOptions& global) {
                   "data-parallel: seconds a rendezvous or all-reduce waits for the other ranks")
       ->capture_default_str()
       ->check(real_in(0, 86400, true));
+  cmd->add_option("--dist-overlap", args->dist_overlap,
+                  "data-parallel: all-reduce gradient buckets during the backward pass (on) or after it (off); "
+                  "the same result either way")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return text == "on" || text == "off" ? std::string() : "'" + text + "', expected on or off";
+          },
+          "on|off"));
   cmd->callback([args, &global]() { run_train(*args, global); });
 }
 

@@ -53,7 +53,8 @@ void stop_all(std::map<pid_t, int>& running) {
 
 std::map<std::string, std::string> dist_environment() {
   std::map<std::string, std::string> env;
-  for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "GLOO_SOCKET_IFNAME"}) {
+  for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "GLOO_SOCKET_IFNAME",
+                           "TORCHELASTIC_USE_AGENT_STORE", "TORCHELASTIC_RESTART_COUNT"}) {
     if (const char* v = std::getenv(name)) env[name] = v;
   }
   return env;

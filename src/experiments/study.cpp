@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
+#include <future>
 #include <iomanip>
 #include <map>
 #include <mutex>
@@ -30,6 +31,7 @@
 #include "experiments/results_db.h"
 #include "experiments/run_lock.h"
 #include "training/checkpoint.h"
+#include "training/distributed.h"
 #include "training/objectives.h"
 #include "training/vae_trainer.h"
 
@@ -434,6 +436,40 @@ struct Run {
   std::mutex db_mutex;  // the store is used from worker threads
 };
 
+// Trains (or resumes) u in one process, or on spec.vae_nproc data-parallel
+// ranks: threads of this process, one Gloo rank each on 127.0.0.1, sharing
+// this worker's intra-op threads; rank 0 writes the run and reports progress.
+EpochStats train_vae_unit(const Run& run, const Dataset& data, const VaeUnit& u, const TrainCallbacks& callbacks) {
+  const int nproc = static_cast<int>(run.spec.vae_nproc);
+  if (nproc == 1) return train_vae(data, u.options, u.train, u.run_dir, /*resume=*/true, run.ctx.device, callbacks);
+  const int port = free_local_port();
+  const int threads = std::max(1, at::get_num_threads() / nproc);
+  std::vector<std::future<EpochStats>> ranks;
+  for (int r = 0; r < nproc; ++r) {
+    ranks.push_back(std::async(std::launch::async, [&, r] {
+      at::set_num_threads(threads);
+      DistConfig c;
+      c.rank = r;
+      c.world_size = nproc;
+      c.master_port = port;
+      DataParallel group(c, DistOptions{});
+      return train_vae(data, u.options, u.train, u.run_dir, /*resume=*/true, run.ctx.device,
+                       r == 0 ? callbacks : TrainCallbacks{}, &group);
+    }));
+  }
+  std::vector<EpochStats> last(ranks.size());
+  std::exception_ptr failure;
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    try {
+      last[r] = ranks[r].get();
+    } catch (...) {
+      if (!failure) failure = std::current_exception();  // the lowest failing rank's error
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+  return last[0];  // rank 0 evaluated the test set
+}
+
 // A VAE unit found finished (record and an intact checkpoint) is skipped; otherwise a job.
 std::optional<Job> vae_job(Run& run, Plan& plan, VaeUnit& u, size_t id) {
   auto record = run.db.find(u.key);
@@ -465,8 +501,7 @@ std::optional<Job> vae_job(Run& run, Plan& plan, VaeUnit& u, size_t id) {
                      << " (" << std::setprecision(0) << s.images_per_sec << " img/s)";
                  run.progress.say(msg.str());
                };
-               const EpochStats last = train_vae(data, u.options, u.train, u.run_dir, /*resume=*/true,
-                                                 run.ctx.device, callbacks);
+               const EpochStats last = train_vae_unit(run, data, u, callbacks);
                u.stats = epoch_stats_to_json(last);
                u.checkpoint_sha = sha256_file(u.checkpoint);
                u.seconds = since(t0);
@@ -779,6 +814,8 @@ void report_stage(Run& run, Plan& plan, std::vector<ResultRow> rows, ReportData&
 StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
   const auto start = Clock::now();
   validate_study(spec, "study");
+  DVAE_CHECK_USAGE(spec.vae_nproc == 1 || ctx.device.is_cpu(), "study key 'vae_nproc': ", spec.vae_nproc,
+                   " on ", ctx.device.str(), ", expected 1 off the CPU (the study's ranks use Gloo on CPU tensors)");
   fs::create_directories(ctx.out_dir);
   std::optional<RunLock> lock;
   if (!ctx.lock_held) lock.emplace(ctx.out_dir);
@@ -803,6 +840,7 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
   for (size_t d = 0; d < plan.data.size(); ++d) fingerprints[plan.data[d].name] = plan.fingerprints[d];
   const nlohmann::json study_json = study_to_json(spec);
   write_file_atomic(ctx.out_dir + "/config.json", nlohmann::json{{"study", study_json},
+                                                                 {"vae_nproc", spec.vae_nproc},
                                                                  {"environment", ctx.environment},
                                                                  {"dataset_fingerprints", fingerprints},
                                                                  {"dvae_version", kVersion}}

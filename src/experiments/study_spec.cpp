@@ -321,6 +321,7 @@ void apply_keys(StudySpec& spec, const toml::table& root, const std::string& whe
     spec.disentanglement = names;
   }
   r.integer("disentanglement_points", spec.disentanglement_points, 10, 1000000);
+  r.integer("vae_nproc", spec.vae_nproc, 1, 64);
   if (r.get("models")) {
     spec.models.clear();
     const auto tables = tables_of(root, "models", where);
@@ -418,6 +419,10 @@ void validate_study(const StudySpec& s, const std::string& where) {
       throw UsageError(where + ": key 'models[" + std::to_string(i) + "].objective': '" + m.objective +
                        "', expected one of " + objective_names_text());
     }
+    DVAE_CHECK_USAGE(s.vae_nproc == 1 || find_objective(m.objective).data_parallel, where, ": key 'vae_nproc': ",
+                     s.vae_nproc, " with models[", i, "].objective '", m.objective,
+                     "', expected vae_nproc = 1 or only objectives that train data-parallel (",
+                     data_parallel_objectives_text(), ")");
   }
   std::set<std::string> metrics;
   for (const auto& m : s.disentanglement) {
@@ -583,6 +588,8 @@ std::string study_keys_help() {
     << "  disentanglement = []         metrics scored for every trained VAE on its test split: \"all\" or some of\n"
     << "                               " << metric_names_text() << " (generator scores only on data sets with one)\n"
     << "  disentanglement_points = 1000  BetaVAE / FactorVAE training points (10..1000000; evaluation: half)\n"
+    << "  vae_nproc = 1                data-parallel ranks per VAE unit on 127.0.0.1 (1..64; as train --nproc;\n"
+    << "                               " << data_parallel_objectives_text() << " only; not in any hash)\n"
     << "[[models]] (representation models; the first is the reference of the comparison table):\n"
     << "  name = \"...\"                 required, unique; the label in every table and plot\n"
     << "  objective = \"beta-vae\"       one of: " << objective_names_text() << "\n"

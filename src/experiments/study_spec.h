@@ -12,7 +12,8 @@
 //   sizes = [1, 3, 5, 10, 100, 1000, "all"], trials_small = 5, trials_large = 1,
 //   validation_per_class = 100, indicative = false,
 //   disentanglement = [] (metric names or "all": scored for every trained VAE),
-//   disentanglement_points = 1000 (BetaVAE / FactorVAE training points)
+//   disentanglement_points = 1000 (BetaVAE / FactorVAE training points),
+//   vae_nproc = 1 (data-parallel ranks per VAE unit; objectives that support it only)
 //   [[models]]       name (required), objective = "beta-vae", beta = 1, latent_dim = 10,
 //                    epochs = {mlp = 50, cnn = 75}, train_images = 0 (0 = all)
 //                    (beta, epochs and train_images take a number or a table per architecture);
@@ -99,6 +100,10 @@ struct StudySpec {
   /// BetaVAE / FactorVAE training points (evaluation points: half; FactorVAE's
   /// variance estimate: min(10000, 10x)); disentanglement_lib uses 10000.
   int64_t disentanglement_points = 1000;
+  /// Data-parallel ranks of every VAE unit (1 = one process; > 1: that many
+  /// ranks on 127.0.0.1, as `dvae train --nproc`). An execution setting like
+  /// --threads: in no hash, since results agree to float rounding.
+  int64_t vae_nproc = 1;
 };
 
 /// The preset names, in the order --help lists them.

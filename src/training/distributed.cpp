@@ -11,8 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #ifdef DVAE_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -84,6 +87,11 @@ DistConfig dist_config_from_env(const std::map<std::string, std::string>& env) {
     c.master_port = env_int(env, "MASTER_PORT", 1, 65535);
   }
   if (const auto it = env.find("GLOO_SOCKET_IFNAME"); it != env.end()) c.gloo_ifname = it->second;
+  // torchrun's agent hosts the store itself (torch/distributed/rendezvous.py does the same).
+  if (const auto it = env.find("TORCHELASTIC_USE_AGENT_STORE"); it != env.end() && it->second == "True") {
+    c.agent_store = true;
+    c.restart_count = env_int(env, "TORCHELASTIC_RESTART_COUNT", 0, kMaxWorld);
+  }
   return c;
 }
 
@@ -92,6 +100,8 @@ void check_dist_options(const DistOptions& o) {
              "', expected gloo or nccl");
   DVAE_CHECK(std::isfinite(o.timeout_s) && o.timeout_s > 0 && o.timeout_s <= 86400, "--dist-timeout: ", o.timeout_s,
              ", expected seconds in (0, 86400]");
+  DVAE_CHECK(o.overlap_bucket_values >= 1, "all-reduce bucket: ", o.overlap_bucket_values,
+             " values, expected >= 1");
   DVAE_CHECK(dist_backend_available(o.backend), "--dist-backend: '", o.backend,
              "' is not in this build (LibTorch ", compat::torch_version(),
              " without CUDA/NCCL), expected gloo (or a CUDA LibTorch for nccl)");
@@ -174,11 +184,15 @@ DataParallel::DataParallel(const DistConfig& config, const DistOptions& options)
   try {
     c10d::TCPStoreOptions so;
     so.port = static_cast<std::uint16_t>(config_.master_port);
-    so.isServer = config_.rank == 0;
+    so.isServer = config_.rank == 0 && !config_.agent_store;
     so.numWorkers = static_cast<std::size_t>(config_.world_size);
     so.waitWorkers = true;
     so.timeout = timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(config_.master_addr, so);
+    if (config_.agent_store) {
+      impl_->store = c10::make_intrusive<c10d::PrefixStore>(
+          "/worker/attempt_" + std::to_string(config_.restart_count), impl_->store);
+    }
   } catch (const std::exception& e) {
     throw Error("data-parallel rendezvous at " + where + " failed on rank " + std::to_string(config_.rank) + " of " +
                 std::to_string(config_.world_size) + " within " + std::to_string(options_.timeout_s) +
@@ -236,6 +250,143 @@ void DataParallel::all_reduce_sum_(const torch::Tensor& flat) {
                 std::to_string(config_.world_size) + " (a peer rank stopped, or did not answer within --dist-timeout " +
                 std::to_string(static_cast<int64_t>(options_.timeout_s)) + " s): " + first_line(e.what()));
   }
+}
+
+namespace {
+std::string collective_failed(int rank, int world, double timeout_s, const std::exception& e) {
+  return "data-parallel all-reduce failed on rank " + std::to_string(rank) + " of " + std::to_string(world) +
+         " (a peer rank stopped, or did not answer within --dist-timeout " +
+         std::to_string(static_cast<int64_t>(timeout_s)) + " s): " + first_line(e.what());
+}
+}  // namespace
+
+c10::intrusive_ptr<c10d::Work> DataParallel::start_sum_(const torch::Tensor& t) {
+  DVAE_CHECK(t.dim() == 1 && t.is_contiguous(), "all-reduce: a tensor of shape ", t.sizes(),
+             ", expected a contiguous 1-D buffer");
+  DVAE_CHECK(config_.world_size > 1, "all-reduce: start_sum_ with world size 1, expected a group of >= 2 ranks");
+  try {
+    std::vector<at::Tensor> tensors{t};
+    auto work = impl_->group->allreduce(tensors);
+    ++all_reduce_calls_;
+    return work;
+  } catch (const std::exception& e) {
+    throw Error(collective_failed(config_.rank, config_.world_size, options_.timeout_s, e));
+  }
+}
+
+void DataParallel::wait_sum_(const c10::intrusive_ptr<c10d::Work>& work) {
+  try {
+    work->wait();
+  } catch (const std::exception& e) {
+    throw Error(collective_failed(config_.rank, config_.world_size, options_.timeout_s, e));
+  }
+}
+
+GradientReducer::GradientReducer(DataParallel& group, const torch::Tensor& flat_grad,
+                                 const std::vector<torch::Tensor>& params, int64_t bucket_values)
+    : group_(group), flat_grad_(flat_grad), params_(params) {
+  DVAE_CHECK(bucket_values >= 1, "all-reduce bucket: ", bucket_values, " values, expected >= 1");
+  DVAE_CHECK(flat_grad.dim() == 1 && flat_grad.is_contiguous() && flat_grad.scalar_type() == torch::kFloat32,
+             "gradient reducer: a flat gradient of shape ", flat_grad.sizes(), ", expected a contiguous float [P]");
+  // Each parameter's [begin, end) in the flat buffer, from its gradient view.
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  const auto* base = flat_grad.data_ptr<float>();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const torch::Tensor& g = params_[i].grad();
+    DVAE_CHECK(g.defined() && g.is_contiguous() && g.scalar_type() == torch::kFloat32, "gradient reducer: parameter ",
+               i, " has no contiguous float gradient, expected views of the optimiser's flat gradient");
+    const int64_t begin = g.data_ptr<float>() - base;
+    DVAE_CHECK(begin >= 0 && begin + g.numel() <= flat_grad.numel() &&
+                   (i == 0 ? begin == 0 : begin == ranges.back().second),
+               "gradient reducer: parameter ", i, "'s gradient is not the next view of the flat gradient buffer");
+    ranges.emplace_back(begin, begin + g.numel());
+  }
+  DVAE_CHECK(params_.empty() || ranges.back().second == flat_grad.numel(), "gradient reducer: the parameters cover ",
+             ranges.empty() ? 0 : ranges.back().second, " of ", flat_grad.numel(), " gradient values");
+  // Buckets from the last parameter backwards, closed once they hold bucket_values.
+  bucket_of_.assign(params_.size(), 0);
+  for (size_t k = params_.size(); k-- > 0;) {
+    if (buckets_.empty() || buckets_.back().end - buckets_.back().begin >= bucket_values) {
+      buckets_.push_back({ranges[k].first, ranges[k].second, 0});
+    }
+    buckets_.back().begin = ranges[k].first;
+    bucket_of_[k] = buckets_.size() - 1;
+  }
+  ready_.assign(params_.size(), 0);
+}
+
+GradientReducer::~GradientReducer() {
+  for (auto& [node, key] : hooks_) node->del_post_hook(key);
+  // Buckets still in flight (a step that threw) finish in Gloo's thread before
+  // their tensors could go; wait for them, ignoring a peer's failure here.
+  for (size_t i = 0; i < works_.size(); ++i) {
+    try {
+      works_[i]->wait();
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+void GradientReducer::attach_autograd_hooks() {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    // The accumulator lives as long as a graph or a holder does: holding it
+    // here keeps the hook for every later backward pass.
+    std::shared_ptr<torch::autograd::Node> acc = torch::autograd::impl::grad_accumulator(params_[i]);
+    DVAE_CHECK(acc != nullptr, "gradient reducer: parameter ", i, " has no gradient accumulator, expected a leaf");
+    const uintptr_t key = acc->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+        [this, i](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+          mark_index(i);
+          return outputs;
+        }));
+    hooks_.emplace_back(std::move(acc), key);
+  }
+}
+
+void GradientReducer::begin() {
+  DVAE_CHECK(!active_, "gradient reducer: begin() twice without finish()");
+  std::fill(ready_.begin(), ready_.end(), 0);
+  for (auto& b : buckets_) b.pending = 0;
+  for (size_t k = 0; k < params_.size(); ++k) ++buckets_[bucket_of_[k]].pending;
+  works_.clear();
+  next_ = 0;
+  active_ = group_.world_size() > 1;
+}
+
+void GradientReducer::mark_ready(const torch::Tensor& grad) {
+  if (!active_) return;
+  const void* ptr = grad.data_ptr();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (params_[i].grad().data_ptr() == ptr || params_[i].data_ptr() == ptr) return mark_index(i);
+  }
+  throw Error("gradient reducer: a tensor of shape " + std::string(c10::str(grad.sizes())) +
+              " is none of the parameters' gradients, expected one of the optimiser's views");
+}
+
+void GradientReducer::mark_index(size_t index) {
+  if (!active_) return;
+  DVAE_CHECK(!ready_[index], "gradient reducer: parameter ", index, " marked ready twice in one step");
+  ready_[index] = 1;
+  --buckets_[bucket_of_[index]].pending;
+  start_ready_buckets();
+}
+
+void GradientReducer::start_ready_buckets() {
+  while (next_ < buckets_.size() && buckets_[next_].pending == 0) {
+    const Bucket& b = buckets_[next_++];
+    works_.push_back(group_.start_sum_(flat_grad_.narrow(0, b.begin, b.end - b.begin)));  // [bucket]
+  }
+}
+
+void GradientReducer::finish() {
+  if (!active_) return;
+  while (next_ < buckets_.size()) {
+    const Bucket& b = buckets_[next_++];
+    works_.push_back(group_.start_sum_(flat_grad_.narrow(0, b.begin, b.end - b.begin)));  // [bucket]
+  }
+  active_ = false;
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  works.swap(works_);
+  for (const auto& work : works) group_.wait_sum_(work);
 }
 
 BatchSum DataParallel::batch_sum() {

@@ -48,7 +48,8 @@ StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Gener
   return run(x_in, beta, std::move(generator), RowSlice{0, x_in.size(0)});
 }
 
-StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Generator generator, RowSlice slice) {
+StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Generator generator, RowSlice slice,
+                               const GradReady& ready) {
   torch::NoGradGuard no_grad;
   const int64_t b = x_in.size(0);
   if (slice.total == 0) slice.total = b;
@@ -69,6 +70,9 @@ StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Gener
   auto dk1 = rows(dk1_), dk2 = rows(dk2_), dz = rows(dz_), dmu = rows(dmu_), dlogvar = rows(dlogvar_);
   const auto W = [this](const char* name) { return param(name); };
   const auto G = [this](const char* name) { return param(name).grad(); };
+  const auto done = [&](std::initializer_list<const char*> names) {  // these gradients are final
+    if (ready) for (const char* name : names) ready(G(name));
+  };
 
   // Forward. Encoder.
   at::mm_out(a1, x, W("encoder.fc1.weight").t());  // [B,P] -> [B,K]
@@ -103,14 +107,17 @@ StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Gener
   // Backward from dlogits [B,P] (above).
   mm_into(G("decoder.out.weight"), dlogits.t(), g2);                       // [P,B] x [B,K] -> [P,K]
   column_sum_into(G("decoder.out.bias"), dlogits);                             // [B,P] -> [P]
+  done({"decoder.out.weight", "decoder.out.bias"});
   at::mm_out(dk2, dlogits, W("decoder.out.weight"));                          // [B,P] -> [B,K]
   activation_backward(dk2, c2, g2);
   mm_into(G("decoder.fc2.weight"), dk2.t(), g1);                           // -> [K,K]
   column_sum_into(G("decoder.fc2.bias"), dk2);                                 // -> [K]
+  done({"decoder.fc2.weight", "decoder.fc2.bias"});
   at::mm_out(dk1, dk2, W("decoder.fc2.weight"));                              // [B,K] -> [B,K]
   activation_backward(dk1, c1, g1);
   mm_into(G("decoder.fc1.weight"), dk1.t(), z);                            // -> [K,D]
   column_sum_into(G("decoder.fc1.bias"), dk1);                                 // -> [K]
+  done({"decoder.fc1.weight", "decoder.fc1.bias"});
   at::mm_out(dz, dk1, W("decoder.fc1.weight"));                               // [B,K] -> [B,D]
   // Through z = mu + sd * eps, plus beta * KL: dKL/dmu = mu / B, dKL/dlogvar = (exp(logvar) - 1) / 2B.
   at::add_out(dmu, dz, mu, beta * inv_b);                                     // [B,D]
@@ -119,14 +126,17 @@ StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Gener
   column_sum_into(G("encoder.mu.bias"), dmu);                                  // -> [D]
   mm_into(G("encoder.logvar.weight"), dlogvar.t(), h2);                    // -> [D,K]
   column_sum_into(G("encoder.logvar.bias"), dlogvar);                          // -> [D]
+  done({"encoder.logvar.weight", "encoder.logvar.bias", "encoder.mu.weight", "encoder.mu.bias"});
   at::mm_out(dk2, dmu, W("encoder.mu.weight")).addmm_(dlogvar, W("encoder.logvar.weight"));  // [B,D] -> [B,K]
   activation_backward(dk2, a2, h2);
   mm_into(G("encoder.fc2.weight"), dk2.t(), h1);                           // -> [K,K]
   column_sum_into(G("encoder.fc2.bias"), dk2);                                 // -> [K]
+  done({"encoder.fc2.weight", "encoder.fc2.bias"});
   at::mm_out(dk1, dk2, W("encoder.fc2.weight"));                              // [B,K] -> [B,K]
   activation_backward(dk1, a1, h1);
   mm_into(G("encoder.fc1.weight"), dk1.t(), x);                            // -> [K,P]
   column_sum_into(G("encoder.fc1.bias"), dk1);                                 // -> [K]
+  done({"encoder.fc1.weight", "encoder.fc1.bias"});
   return terms;
 }
 

@@ -14,6 +14,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -35,6 +36,10 @@ struct RowSlice {
   int64_t total = 0;   ///< rows of the global batch (0: x's own rows)
 };
 
+/// Called with a parameter's gradient as soon as the step has written it in
+/// full (from the output layer backwards), e.g. to start its all-reduce.
+using GradReady = std::function<void(const torch::Tensor& grad)>;
+
 /// Hand-written training step of an MLP VAE (architecture "mlp").
 class MlpTrainingStep {
  public:
@@ -51,8 +56,10 @@ class MlpTrainingStep {
   /// rows (so that every rank's generator stays in step) and uses its rows
   /// [offset, offset + B); terms and gradients are this slice's share of the
   /// global batch means (sums / slice.total), so summing them over the slices
-  /// gives the whole batch's. slice.total <= max_batch.
-  StepTerms run(const torch::Tensor& x, double beta, at::Generator generator, RowSlice slice);
+  /// gives the whole batch's. slice.total <= max_batch. ready (if set) is
+  /// called with each gradient once it is final, output layer first.
+  StepTerms run(const torch::Tensor& x, double beta, at::Generator generator, RowSlice slice,
+                const GradReady& ready = {});
 
  private:
   torch::Tensor param(const std::string& name) const;

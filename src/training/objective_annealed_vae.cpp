@@ -36,6 +36,7 @@ Objective annealed_vae_objective() {
           "Burgess et al. 2018, Understanding disentangling in beta-VAE (arXiv:1804.03599)",
           {"gamma", "c_min", "c_max", "capacity_iterations"},
           /*hand_written_mlp_step=*/false,
+          /*data_parallel=*/false,
           [](ObjectiveSettings& s) {
             s.gamma = 1000;  // the paper's dSprites settings
             s.c_min = 0;

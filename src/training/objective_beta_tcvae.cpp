@@ -63,6 +63,7 @@ Objective beta_tcvae_objective() {
           "Chen et al. 2018, Isolating sources of disentanglement in VAEs (NeurIPS)",
           {"beta"},
           /*hand_written_mlp_step=*/false,
+          /*data_parallel=*/false,
           [](ObjectiveSettings&) {},
           [](const ObjectiveContext& c) -> std::unique_ptr<ObjectiveLoss> {
             return std::make_unique<BetaTcVaeLoss>(c.beta, c.dataset_size);

@@ -27,6 +27,7 @@ Objective beta_vae_objective() {
           "Higgins et al. 2017, beta-VAE (ICLR)",
           {"beta"},
           /*hand_written_mlp_step=*/true,
+          /*data_parallel=*/true,
           [](ObjectiveSettings&) {},
           [](const ObjectiveContext& c) -> std::unique_ptr<ObjectiveLoss> {
             return std::make_unique<BetaVaeLoss>(c.beta);

@@ -109,6 +109,7 @@ Objective factor_vae_objective() {
           "Kim and Mnih 2018, Disentangling by factorising (ICML)",
           {"gamma", "disc_hidden", "disc_layers", "disc_lr"},
           /*hand_written_mlp_step=*/false,
+          /*data_parallel=*/false,
           [](ObjectiveSettings& s) {
             s.gamma = 6.4;  // within the range the paper sweeps; tune per data set
             s.disc_hidden = 1000;

@@ -44,6 +44,13 @@ std::string objective_names_text() {
   return s;
 }
 
+std::string data_parallel_objectives_text() {
+  std::string s;
+  for (const auto& o : objectives())
+    if (o.data_parallel) s += (s.empty() ? "" : ", ") + o.name;
+  return s;
+}
+
 const Objective& find_objective(const std::string& name) {
   for (const auto& o : objectives())
     if (o.name == name) return o;

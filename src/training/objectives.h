@@ -89,6 +89,9 @@ struct Objective {
   std::string reference;                ///< the paper it follows
   std::vector<std::string> parameters;  ///< settings it uses: "beta", "gamma", "c_min", ... (JSON/TOML key names)
   bool hand_written_mlp_step = false;   ///< the MLP on CPU may train with training/mlp_step.h
+  /// Its loss is a mean of per-image terms, so a batch split over data-parallel
+  /// ranks gives one process's gradient (dvae train --nproc, study key vae_nproc).
+  bool data_parallel = false;
   /// Fills settings' fields this objective uses with its defaults.
   void (*defaults)(ObjectiveSettings& settings);
   /// Builds the loss of one run.
@@ -105,6 +108,9 @@ bool is_objective(const std::string& name);
 
 /// The registered names, comma separated.
 std::string objective_names_text();
+
+/// The names of the objectives that can train data-parallel, comma separated.
+std::string data_parallel_objectives_text();
 
 /// The objective called name; throws dvae::Error listing the names otherwise.
 const Objective& find_objective(const std::string& name);

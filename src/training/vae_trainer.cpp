@@ -258,8 +258,9 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
   // Only the beta-ELBO is a mean of per-image terms; the other objectives'
   // minibatch estimates (beta-tcvae's log q(z), factor-vae's discriminator,
   // annealed capacity on the batch KL) would differ on a shard.
-  DVAE_CHECK(world == 1 || train.objective.name == "beta-vae", "objective ", train.objective.name,
-             ": data-parallel training (world size ", world, ") supports beta-vae only, expected one process");
+  DVAE_CHECK(world == 1 || find_objective(train.objective.name).data_parallel, "objective ", train.objective.name,
+             ": data-parallel training (world size ", world, ") supports ", data_parallel_objectives_text(),
+             " only, expected one process");
   check_options(data, model, train);
   std::error_code ec;
   fs::create_directories(run_dir, ec);
@@ -304,7 +305,8 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
                                    {"dvae_version", kVersion},
                                    {"libtorch_version", compat::torch_version()},
                                    {"world_size", world},
-                                   {"dist_backend", parallel ? parallel->backend() : "none"}}
+                                   {"dist_backend", parallel ? parallel->backend() : "none"},
+                                   {"dist_overlap", world > 1 && parallel->options().overlap}}
                             .dump(2) + "\n");
 
   Vae vae = nullptr;
@@ -363,6 +365,20 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::unique_ptr<MlpTrainingStep> mlp_step;
   if (use_mlp_step(model, train, device)) mlp_step = std::make_unique<MlpTrainingStep>(*vae, bs);
+  // Overlapped all-reduce: each bucket of gradients is summed over the ranks
+  // while the backward pass computes the earlier layers' (the hand-written
+  // step says when a layer is done; autograd's accumulators, through hooks).
+  std::unique_ptr<GradientReducer> reducer;
+  GradReady grad_ready;
+  if (parallel && world > 1 && parallel->options().overlap) {
+    reducer = std::make_unique<GradientReducer>(*parallel, optimizer.flat_grad(), vae->parameters(),
+                                                parallel->options().overlap_bucket_values);
+    if (mlp_step) {
+      grad_ready = [&reducer](const torch::Tensor& grad) { reducer->mark_ready(grad); };
+    } else {
+      reducer->attach_autograd_hooks();
+    }
+  }
 
   for (int64_t epoch = start_epoch + 1; epoch <= train.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
@@ -378,6 +394,7 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
       StepTerms step;
       std::optional<ObjectiveTerms> terms;
       ObjectiveBatch batch;
+      if (reducer) reducer->begin();
       if (mine.count == 0) {
         // No rows here (a last batch smaller than the world): draw what the
         // others draw, so that the generators stay in step, and add nothing.
@@ -399,7 +416,7 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
           x = target;
         }
         if (mlp_step) {
-          step = mlp_step->run(x, train.beta, generator, RowSlice{mine.offset, len});  // overwrites the gradients
+          step = mlp_step->run(x, train.beta, generator, RowSlice{mine.offset, len}, grad_ready);  // overwrites the gradients
         } else {
           // VaeImpl::forward with eps drawn from the run's generator (for the whole global batch).
           const Posterior q = vae->encoder()->encode(x);                                  // -> 2 x [b,D]
@@ -423,7 +440,12 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
       DVAE_CHECK(std::isfinite(step.loss), "epoch ", epoch, ", batch ", b + 1, "/", batches, ": loss is ", step.loss,
                  ", expected a finite number; ", checkpoint_path,
                  " keeps the last good epoch (try a lower --lr, then --resume)");
-      if (parallel) parallel->all_reduce_sum_(optimizer.flat_grad());  // shares of the batch mean -> the mean
+      // Shares of the batch mean -> the mean.
+      if (reducer) {
+        reducer->finish();
+      } else if (parallel) {
+        parallel->all_reduce_sum_(optimizer.flat_grad());
+      }
       optimizer.step();
       if (terms) objective->after_step(batch, generator);
       recon_sum += step.recon * static_cast<double>(len);

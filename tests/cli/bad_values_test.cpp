@@ -274,6 +274,7 @@ std::vector<KeyCase> key_cases() {
       {"trials_large", "trials_large = {V}\n", kTomlCount},
       {"validation_per_class", "validation_per_class = {V}\n", kTomlNonNegInt},
       {"disentanglement_points", "disentanglement_points = {V}\n", kTomlCount},
+      {"vae_nproc", "vae_nproc = {V}\n", {"-1", "0", "65", "nan", "1.5", "\"2\"", "true", "99999999999999999999"}},
       {"sizes", "sizes = {V}\n", {"[-1]", "[0]", "[nan]", "[inf]", "[1.5]", "[99999999999]", "[\"most\"]", "3"}},
       {"models[0].beta", kModel + "beta = {V}\n", {"-1", "nan", "inf", "1e300", "\"4\"", "{ mlp = -1 }",
                                                    "{ mlp = nan }", "{ resnet = 4 }"}},

@@ -148,6 +148,9 @@ TEST(TrainDist, BadLauncherVariablesAndFlagsAreUsageErrors) {
   r = run("", " --dist-backend mpi");
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("--dist-backend: 'mpi', expected gloo or nccl"), std::string::npos) << r.err;
+  r = run("", " --dist-overlap yes");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--dist-overlap: 'yes', expected on or off"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(f.dir.file("run")));
   // Rank 1 waiting for a rank 0 that never comes: an error within the timeout.
   r = run("RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(free_local_port()),

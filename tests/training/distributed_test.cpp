@@ -11,6 +11,8 @@
 #include <future>
 #include <thread>
 
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
 #include "core/check.h"
 
 namespace dvae {
@@ -56,6 +58,50 @@ TEST(DistConfig, ReadsTorchrunVariables) {
   EXPECT_EQ(c.master_port, 29501);
   EXPECT_TRUE(dist_env_present({{"WORLD_SIZE", "4"}}));
   EXPECT_FALSE(dist_env_present({{"RANK", "0"}}));
+}
+
+TEST(DistConfig, ReadsTorchrunsAgentStoreVariables) {
+  const Env base = {{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29501"}};
+  EXPECT_FALSE(dist_config_from_env(base).agent_store);
+  Env env = base;
+  env["TORCHELASTIC_USE_AGENT_STORE"] = "False";
+  EXPECT_FALSE(dist_config_from_env(env).agent_store);
+  env["TORCHELASTIC_USE_AGENT_STORE"] = "True";
+  env["TORCHELASTIC_RESTART_COUNT"] = "2";
+  const DistConfig c = dist_config_from_env(env);
+  EXPECT_TRUE(c.agent_store);
+  EXPECT_EQ(c.restart_count, 2);
+  env["TORCHELASTIC_RESTART_COUNT"] = "x";
+  EXPECT_THROW(dist_config_from_env(env), Error);
+}
+
+// torchrun's agent hosts the store; every rank, 0 included, connects to it.
+TEST(DataParallel, RanksJoinAStoreTheLauncherHosts) {
+  const int port = free_local_port();
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<std::uint16_t>(port);
+  so.isServer = true;
+  so.waitWorkers = false;
+  so.timeout = std::chrono::seconds(20);
+  c10d::TCPStore agent("127.0.0.1", so);  // as torchrun's agent
+  std::vector<std::future<torch::Tensor>> ranks;
+  for (int r = 0; r < 2; ++r) {
+    ranks.push_back(std::async(std::launch::async, [=] {
+      DistConfig c;
+      c.rank = r;
+      c.world_size = 2;
+      c.master_port = port;
+      c.agent_store = true;
+      c.restart_count = 1;
+      DistOptions o;
+      o.timeout_s = 20;
+      DataParallel group(c, o);
+      auto t = torch::full({3}, static_cast<float>(r + 1));
+      group.all_reduce_sum_(t);
+      return t;
+    }));
+  }
+  for (auto& f : ranks) EXPECT_TRUE(torch::equal(f.get(), torch::full({3}, 3.0f)));
 }
 
 TEST(DistConfig, LocalRankDefaultsToRankAndOneProcessNeedsNoMaster) {
@@ -151,6 +197,103 @@ TEST(DataParallel, SumsAndAveragesAcrossTwoRanksInBuckets) {
     EXPECT_EQ(calls[r], 4);  // ceil(10 / 3) buckets, not one call per value
     EXPECT_TRUE(torch::equal(means[r], torch::full({4}, 2.0f))) << means[r];
   }
+}
+
+// Parameters of sizes {5, 3, 4, 2} whose gradients are views of one flat [14]
+// buffer (as FlatOptimizer binds them), every gradient value = scale.
+struct FlatParams {
+  torch::Tensor flat_grad = torch::zeros({14});
+  std::vector<torch::Tensor> params;
+  explicit FlatParams(float scale) {
+    int64_t offset = 0;
+    for (int64_t n : {5, 3, 4, 2}) {
+      auto p = torch::zeros({n}, torch::requires_grad());
+      p.mutable_grad() = flat_grad.narrow(0, offset, n);
+      params.push_back(p);
+      offset += n;
+    }
+    flat_grad.fill_(scale);
+  }
+};
+
+TEST(GradientReducer, BucketsFromTheLastParameterStartInOrderWhateverTheMarks) {
+  std::vector<torch::Tensor> sums(2);
+  std::vector<int64_t> buckets(2), calls(2), calls_before_finish(2);
+  on_ranks(2, [&](DataParallel& g) {
+    FlatParams f(static_cast<float>(g.rank() + 1));
+    // Bucket >= 4 values from the back: {2, 4} (params 3, 2), then {3, 5} (params 1, 0).
+    GradientReducer reducer(g, f.flat_grad, f.params, 4);
+    buckets[g.rank()] = reducer.buckets();
+    reducer.begin();
+    if (g.rank() == 0) {
+      // Param 3 alone leaves its bucket incomplete; param 2 completes it.
+      reducer.mark_ready(f.params[3].grad());
+      EXPECT_EQ(g.all_reduce_calls(), 0);
+      reducer.mark_ready(f.params[2]);  // the parameter itself also names it
+      EXPECT_EQ(g.all_reduce_calls(), 1);
+      // Bucket 1 complete: started at once.
+      reducer.mark_ready(f.params[0].grad());
+      reducer.mark_ready(f.params[1].grad());
+      EXPECT_EQ(g.all_reduce_calls(), 2);
+      EXPECT_THROW(reducer.mark_ready(f.params[1].grad()), Error);  // twice in one step
+      EXPECT_THROW(reducer.mark_ready(torch::zeros({3})), Error);   // not a parameter
+    } else {
+      // Bucket 1 complete first: it must wait for bucket 0 (never marked here: finish starts both).
+      reducer.mark_ready(f.params[0].grad());
+      reducer.mark_ready(f.params[1].grad());
+      EXPECT_EQ(g.all_reduce_calls(), 0);
+    }
+    reducer.finish();
+    sums[g.rank()] = f.flat_grad.clone();
+    calls[g.rank()] = g.all_reduce_calls();
+    // A second step with no marks at all: finish starts every bucket.
+    reducer.begin();
+    reducer.finish();
+    EXPECT_EQ(g.all_reduce_calls(), 4);
+    EXPECT_TRUE(torch::equal(f.flat_grad, torch::full({14}, 6.0f)));
+  });
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_EQ(buckets[r], 2);
+    EXPECT_EQ(calls[r], 2);
+    EXPECT_TRUE(torch::equal(sums[r], torch::full({14}, 3.0f))) << sums[r];
+  }
+}
+
+TEST(GradientReducer, AutogradHooksStartBucketsDuringBackward) {
+  std::vector<torch::Tensor> sums(2);
+  on_ranks(2, [&](DataParallel& g) {
+    FlatParams f(0.0f);
+    GradientReducer reducer(g, f.flat_grad, f.params, 4);
+    reducer.attach_autograd_hooks();
+    for (int step = 0; step < 2; ++step) {  // the hooks stay for every backward pass
+      f.flat_grad.zero_();
+      reducer.begin();
+      torch::Tensor loss = torch::zeros({});
+      for (auto& p : f.params) loss = loss + (p * static_cast<float>(g.rank() + 1)).sum();
+      loss.backward();  // d/dp = rank + 1 everywhere, accumulated into the flat views
+      EXPECT_EQ(g.all_reduce_calls(), 2 * step + 2);  // both buckets started by the hooks, before finish
+      reducer.finish();
+    }
+    sums[g.rank()] = f.flat_grad.clone();
+  });
+  for (int r = 0; r < 2; ++r) EXPECT_TRUE(torch::equal(sums[r], torch::full({14}, 3.0f))) << sums[r];
+}
+
+TEST(GradientReducer, OneRankDoesNothingAndForeignGradientsAreRefused) {
+  on_ranks(1, [](DataParallel& g) {
+    FlatParams f(2.0f);
+    GradientReducer reducer(g, f.flat_grad, f.params, 1);
+    EXPECT_EQ(reducer.buckets(), 4);
+    reducer.begin();
+    reducer.mark_ready(f.params[3].grad());
+    reducer.finish();
+    EXPECT_EQ(g.all_reduce_calls(), 0);
+    EXPECT_TRUE(torch::equal(f.flat_grad, torch::full({14}, 2.0f)));
+    auto stray = torch::zeros({2}, torch::requires_grad());
+    stray.mutable_grad() = torch::zeros({2});
+    const std::string e = error_of([&] { GradientReducer bad(g, f.flat_grad, {stray}, 4); });
+    EXPECT_NE(e.find("not the next view of the flat gradient"), std::string::npos) << e;
+  });
 }
 
 TEST(DataParallel, BroadcastCopiesRootsTensorAndBarrierReturns) {

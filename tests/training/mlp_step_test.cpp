@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/check.h"
 #include "support/kernel_paths.h"
 #include "training/flat_optimizer.h"
@@ -138,6 +140,37 @@ TEST(MlpTrainingStep, SlicesOfABatchSumToTheWholeBatch) {
   EXPECT_TRUE(torch::allclose(sum, want, 1e-4, 1e-6)) << (sum - want).abs().max();
   EXPECT_THROW(step.run(x.narrow(0, 3, 4), 2.0, at::detail::createCPUGenerator(3), RowSlice{4, 7}), Error);
   EXPECT_THROW(step.run(x.narrow(0, 0, 3), 2.0, at::detail::createCPUGenerator(3), RowSlice{0, 8}), Error);
+}
+
+// Overlapped all-reduce relies on this: each gradient is reported once, from
+// the output layer back, and already holds its final value when reported.
+TEST(MlpTrainingStep, ReportsEachGradientOnceWhenFinalFromTheOutputLayerBack) {
+  torch::manual_seed(6);
+  Vae vae(mlp("softplus"));
+  FlatOptimizer optimizer(vae->parameters(), {});
+  MlpTrainingStep step(*vae, 5);
+  std::map<const void*, std::string> name_of;
+  for (const auto& p : vae->named_parameters()) name_of[p.value().grad().data_ptr()] = p.key();
+  std::vector<std::string> order;
+  std::map<std::string, torch::Tensor> at_report;
+  const GradReady ready = [&](const torch::Tensor& grad) {
+    const std::string& name = name_of.at(grad.data_ptr());
+    order.push_back(name);
+    at_report[name] = grad.clone();
+  };
+  step.run(torch::rand({5, 1, 6, 6}), 2.0, at::detail::createCPUGenerator(4), RowSlice{0, 5}, ready);
+  ASSERT_EQ(order.size(), 14u);
+  EXPECT_EQ(order.front(), "decoder.out.weight");
+  EXPECT_EQ(order.back(), "encoder.fc1.bias");
+  for (const auto& p : vae->named_parameters()) {
+    ASSERT_EQ(at_report.count(p.key()), 1u) << p.key();
+    EXPECT_TRUE(torch::equal(at_report[p.key()], p.value().grad())) << p.key() << " changed after it was reported";
+  }
+  // Layer by layer in the reverse of the flat buffer's order: the decoder's 6
+  // gradients are the first 6 reported (bucket boundaries fall between layers).
+  const auto names = vae->named_parameters().keys();
+  std::set<std::string> first6(order.begin(), order.begin() + 6);
+  EXPECT_EQ(first6, std::set<std::string>(names.rbegin(), names.rbegin() + 6));
 }
 
 }  // namespace
