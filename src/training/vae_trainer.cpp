@@ -358,6 +358,14 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
   const int64_t side = model.image_size;
   const int64_t bs = std::min(train.batch_size, n);
   const int64_t batches = (n + bs - 1) / bs;
+  // A rank without rows in the last batch skips its forward pass, hence the
+  // all-reduces of batch statistics that the other ranks make there.
+  bool batch_norm = false;
+  for (const auto& b : vae->named_buffers()) batch_norm = batch_norm || b.key().find("running_mean") != std::string::npos;
+  DVAE_CHECK(!batch_norm || world == 1 || n % bs == 0 || n % bs >= world, "--batch-size ", bs, ": the last batch of ",
+             n % bs, " of ", n, " training images leaves some of the ", world,
+             " ranks without rows, which the model's batch norms (synced over the ranks) cannot skip; expected a "
+             "last batch of at least ", world, " images (another --batch-size or --limit-train)");
   const auto on_device = torch::TensorOptions().device(device);
   auto bytes_buffer = torch::empty({bs, side, side}, on_device.dtype(torch::kUInt8));      // [B,H,W]
   auto x_buffer = torch::empty({bs, 1, side, side}, on_device.dtype(torch::kFloat32));     // [B,1,H,W]

@@ -6,6 +6,7 @@
 // (Separate processes, a killed rank and resume: tests/cli/train_dist_test.cpp.)
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <future>
 #include <sstream>
 
@@ -164,6 +165,36 @@ TEST(VaeTrainerDist, OverlappedAllReduceInterleavesWithTheCnnBatchNorms) {
   }
   ASSERT_GT(buckets, 3);
   check_overlap_is_exact(data, model, train, buckets);
+}
+
+TEST(VaeTrainerDist, ARankWithoutRowsIsRefusedForBatchNormsBeforeTraining) {
+  // 41 images in batches of 10: a last batch of 1 leaves rank 1 without rows.
+  TempDir dir;
+  const Dataset data = test::tiny_dataset(41, 16, 16);
+  const int port = free_local_port();
+  std::vector<std::future<std::string>> ranks;
+  for (int r = 0; r < 2; ++r) {
+    ranks.push_back(std::async(std::launch::async, [&, r] {
+      DistConfig c;
+      c.rank = r;
+      c.world_size = 2;
+      c.master_port = port;
+      DataParallel group(c, test_options());
+      try {
+        train_vae(data, test::tiny_model("cnn", 16), test::tiny_train(1), dir.path(), false, torch::kCPU, {}, &group);
+      } catch (const Error& e) {
+        return std::string(e.what());
+      }
+      return std::string();
+    }));
+  }
+  for (auto& f : ranks) {
+    const std::string e = f.get();
+    EXPECT_NE(e.find("--batch-size 10: the last batch of 1 of 41 training images leaves some of the 2 ranks"),
+              std::string::npos)
+        << e;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("checkpoint.pt")));
 }
 
 TEST(VaeTrainerDist, FinishedRunReturnsAtOnceOnEveryRankWhenResumed) {
