@@ -214,7 +214,9 @@ std::vector<DisentanglementScore> score_disentanglement(const std::vector<Disent
     nlohmann::json pairs = nlohmann::json::array();
     for (const auto& [name, v] : s.metrics) pairs.push_back({name, v});
     ctx.db->put_disentanglement(u.vae_key, s.metrics);
-    ctx.db->put({key, "disentanglement", u.label + " disentanglement", "", "", nlohmann::json{{"metrics", pairs}},
+    // vae and checkpoint let `study merge` check the record against its VAE (experiments/shards.h).
+    ctx.db->put({key, "disentanglement", u.label + " disentanglement", "", "",
+                 nlohmann::json{{"metrics", pairs}, {"vae", u.vae_key}, {"checkpoint", u.checkpoint_sha}},
                  s.seconds});
     out.push_back(std::move(s));
   }

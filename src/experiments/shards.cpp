@@ -2,6 +2,7 @@
 #include "experiments/shards.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <numeric>
 #include <set>
@@ -18,6 +19,43 @@ namespace fs = std::filesystem;
 
 // The folder holding a unit's artefact and its companions (log, config, partial results).
 fs::path unit_folder(const std::string& artefact) { return fs::path(artefact).parent_path(); }
+
+using MetricPairs = std::vector<std::pair<std::string, double>>;
+
+// A disentanglement record of shard dir (experiments/disentanglement_stage.h) has
+// no artefact: its values are checked instead against its VAE, a unit of the same
+// shard whose checkpoint (verified before) is the one scored, and against the
+// shard's table disentanglement(vae, metric, value). Returns the values to copy.
+MetricPairs checked_disentanglement(const ResultsDb& db, const std::string& dir, const UnitRecord& r) {
+  const std::string what = dir + "/results.sqlite: disentanglement unit " + r.key.substr(0, 12) + " (" + r.label + ")";
+  const nlohmann::json& p = r.payload;
+  DVAE_CHECK(p.is_object() && p.contains("metrics") && p.contains("vae") && p.contains("checkpoint") &&
+                 p.at("metrics").is_array() && p.at("vae").is_string() && p.at("checkpoint").is_string(),
+             what, ": no metrics, vae or checkpoint in its record, expected one written by this dvae's "
+             "`dvae study run --shard`; rerun that shard with --force");
+  const std::string vae = p.at("vae").get<std::string>();
+  const auto v = db.find(vae);
+  DVAE_CHECK(v && v->kind == "vae", what, ": its VAE ", vae.substr(0, 12),
+             " is not a unit of that shard, expected the shard that trained it; rerun that shard");
+  DVAE_CHECK(v->sha256 == p.at("checkpoint").get<std::string>(), what, ": scored checkpoint ",
+             p.at("checkpoint").get<std::string>().substr(0, 12), ", but its VAE's checkpoint is ",
+             v->sha256.substr(0, 12), ", expected the scores of that checkpoint; rerun that shard with --force");
+  MetricPairs values;
+  for (const auto& pair : p.at("metrics")) {
+    DVAE_CHECK(pair.is_array() && pair.size() == 2 && pair.at(0).is_string() && pair.at(1).is_number(), what,
+               ": metric entry ", one_line(pair.dump()), ", expected [name, value]");
+    values.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<double>());
+  }
+  const MetricPairs table = db.disentanglement(vae);
+  for (const auto& [name, value] : values) {
+    const auto it = std::find_if(table.begin(), table.end(), [&](const auto& t) { return t.first == name; });
+    DVAE_CHECK(it != table.end() && (it->second == value || (std::isnan(it->second) && std::isnan(value))), what,
+               ": ", name, " is ", value, " in the record but ",
+               it == table.end() ? std::string("absent") : std::to_string(it->second),
+               " in table disentanglement, expected the same value; rerun that shard with --force");
+  }
+  return values;
+}
 
 }  // namespace
 
@@ -139,6 +177,13 @@ ShardManifest merge_shards(const std::vector<std::string>& shard_dirs, const std
         DVAE_CHECK(sha256_file(out_dir + "/" + r.artefact) == r.sha256, out_dir, "/", r.artefact,
                    ": the copy differs from the shard's file, expected an identical copy (disk full?)");
       }
+      out.put(r);
+    }
+    // After the loop above verified every checkpoint of this shard.
+    for (const UnitRecord& r : db.all("disentanglement")) {
+      const MetricPairs values = checked_disentanglement(db, dir, r);
+      if (out.find(r.key)) continue;
+      out.put_disentanglement(r.payload.at("vae").get<std::string>(), values);
       out.put(r);
     }
     for (const auto& key : manifests[i].units) {

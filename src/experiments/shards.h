@@ -6,7 +6,8 @@
 // shard); a VAE and its probes are one item, so a probe runs on the shard that
 // trains its VAE. Each shard folder holds, besides a study's usual files,
 // shard.json: the spec's hash and text, K/N, the shard's unit keys and whether
-// it finished. Figures and the report are made by the merge, not by shards.
+// it finished. A shard scores its VAEs' disentanglement; figures and the
+// report are made by the merge, not by shards.
 // Not a scheduler: Slurm arrays, Kubernetes indexed Jobs or shell loops run the shards.
 #pragma once
 
@@ -53,8 +54,10 @@ ShardManifest read_shard_manifest(const std::string& out_dir);
 /// Checks that shard_dirs are the N complete shards of one study (same spec
 /// hash, each K of 0..N-1 once), verifies every recorded artefact's SHA-256,
 /// then copies each unit's folder and record into out_dir's store (units
-/// already there are kept). Throws dvae::Error naming the missing shard, the
-/// other study's folder or the corrupt artefact. The caller holds out_dir's
+/// already there are kept), and each disentanglement record with its rows of
+/// table disentanglement once they match each other and the scored checkpoint is
+/// its VAE's (a unit of the same shard). Throws dvae::Error naming the missing
+/// shard, the other study's folder, the corrupt artefact or the record. The caller holds out_dir's
 /// lock. Returns the manifest of the first shard (its spec text and hash).
 ShardManifest merge_shards(const std::vector<std::string>& shard_dirs, const std::string& out_dir);
 

@@ -827,10 +827,6 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
 
   Plan plan = plan_study(spec, ctx);
   const bool sharded = ctx.shard.count > 1;
-  // study merge copies units and probe records, not the disentanglement table.
-  DVAE_CHECK_USAGE(!sharded || spec.disentanglement.empty(), "--shard ", ctx.shard.index, "/", ctx.shard.count,
-                   ": the study key disentanglement is not supported in sharded runs yet, expected one process "
-                   "(drop --shard) or no disentanglement");
   ShardManifest manifest{unit_key(study_to_json(spec)), ctx.spec_toml, ctx.shard, {}, false};
   if (sharded) {
     manifest.units = keep_shard(plan, ctx.shard);
@@ -854,7 +850,8 @@ StudyOutcome run_study(const StudySpec& spec, const StudyContext& ctx) {
 
   train_stage(run, plan);
   probe_stage(run, plan);
-  if (sharded) {  // figures and the report come with `dvae study merge`
+  if (sharded) {  // each shard scores its own VAEs; figures and the report come with `dvae study merge`
+    disentanglement_stage(run, plan);
     manifest.complete = true;
     write_shard_manifest(ctx.out_dir, manifest);
     outcome.seconds = since(start);

@@ -1,7 +1,9 @@
 // Shards of a study (experiments/shards.h): --shard parsing, the balanced
 // deterministic assignment, the manifest, the merge's refusals (another study,
-// a missing or unfinished shard, a corrupt artefact); and, through the binary,
-// a tiny study run as 3 shards and merged gives one process's results table,
+// a missing or unfinished shard, a corrupt artefact, a disentanglement record
+// that disagrees with its table or its VAE); and, through the binary,
+// a tiny study run as 3 shards and merged gives one process's results table
+// and disentanglement scores (each shard scores its VAEs, the merge copies them),
 // a shard killed part-way and rerun completes, a merge holds OUT's lock.
 #include "experiments/shards.h"
 
@@ -131,6 +133,46 @@ TEST(Shards, MergeCopiesUnitsAndRecordsAndRefusesWhatIsNotOneCompleteStudy) {
   EXPECT_FALSE(fs::exists(dir.file("out2/vae")));
 }
 
+// Adds to shard dir a disentanglement record of its VAE unit vae (checkpoint sha)
+// with mig = value, and the table row (mig = table_value).
+void add_disentanglement(const std::string& dir, const std::string& vae, const std::string& sha, double value,
+                         double table_value) {
+  ResultsDb db(dir + "/results.sqlite");
+  db.put({"d-" + vae, "disentanglement", "unit " + vae + " disentanglement", "", "",
+          {{"metrics", nlohmann::json::array({nlohmann::json::array({"mig", value})})}, {"vae", vae}, {"checkpoint", sha}}, 1.0});
+  db.put_disentanglement(vae, {{"mig", table_value}});
+}
+
+TEST(Shards, MergeCopiesDisentanglementRecordsWithTheirTableAndRefusesMismatches) {
+  test::TempDir dir;
+  make_shard(dir.file("s0"), "H", 0, 2, true, "u0", "zero");
+  make_shard(dir.file("s1"), "H", 1, 2, true, "u1", "one");
+  add_disentanglement(dir.file("s0"), "u0", sha256_file(dir.file("s0/vae/u0/checkpoint.pt")), 0.25, 0.25);
+  add_disentanglement(dir.file("s1"), "u1", sha256_file(dir.file("s1/vae/u1/checkpoint.pt")), 0.5, 0.5);
+  merge_shards({dir.file("s0"), dir.file("s1")}, dir.file("out"));
+  {
+    ResultsDb out(dir.file("out/results.sqlite"));
+    EXPECT_EQ(out.all("disentanglement").size(), 2u);
+    using Pairs = std::vector<std::pair<std::string, double>>;
+    EXPECT_EQ(out.disentanglement("u0"), (Pairs{{"mig", 0.25}}));
+    EXPECT_EQ(out.disentanglement("u1"), (Pairs{{"mig", 0.5}}));
+  }
+  // The table disagrees with the record.
+  add_disentanglement(dir.file("s1"), "u1", sha256_file(dir.file("s1/vae/u1/checkpoint.pt")), 0.5, 0.75);
+  std::string e = shard_error_of([&] { merge_shards({dir.file("s0"), dir.file("s1")}, dir.file("out2")); });
+  EXPECT_NE(e.find("mig is 0.5 in the record but 0.75"), std::string::npos) << e;
+  EXPECT_NE(e.find(dir.file("s1") + "/results.sqlite: disentanglement unit d-u1"), std::string::npos) << e;
+  // Scores of another checkpoint than the VAE's.
+  add_disentanglement(dir.file("s1"), "u1", sha256_file(dir.file("s0/vae/u0/checkpoint.pt")), 0.5, 0.5);
+  e = shard_error_of([&] { merge_shards({dir.file("s0"), dir.file("s1")}, dir.file("out2")); });
+  EXPECT_NE(e.find("but its VAE's checkpoint is"), std::string::npos) << e;
+  // A VAE that is not a unit of that shard.
+  add_disentanglement(dir.file("s1"), "u1", sha256_file(dir.file("s1/vae/u1/checkpoint.pt")), 0.5, 0.5);
+  add_disentanglement(dir.file("s1"), "u0", sha256_file(dir.file("s0/vae/u0/checkpoint.pt")), 0.5, 0.5);
+  e = shard_error_of([&] { merge_shards({dir.file("s0"), dir.file("s1")}, dir.file("out2")); });
+  EXPECT_NE(e.find("is not a unit of that shard"), std::string::npos) << e;
+}
+
 // --- Through the binary -------------------------------------------------------
 
 constexpr const char* kShardStudy =
@@ -157,6 +199,14 @@ struct ShardStudySetup {
   }
 };
 
+// The report's disentanglement section (report.md from its heading to the next).
+std::string disentanglement_md(const std::string& path) {
+  const std::string md = read_file(path);
+  const auto from = md.find("## Disentanglement and few-label accuracy");
+  if (from == std::string::npos) return "";
+  return md.substr(from, md.find("\n## ", from + 1) - from);
+}
+
 std::string shard_results_table(const std::string& path) {
   std::ifstream in(path);
   std::string line, out;
@@ -165,7 +215,7 @@ std::string shard_results_table(const std::string& path) {
 }
 
 TEST(ShardsSlow, ThreeShardsMergedEqualOneProcessAndAKilledShardCompletesOnRerun) {
-  ShardStudySetup s;
+  ShardStudySetup s("disentanglement = \"all\"\n");  // scored on the digits' morphometrics
   const auto one = test::run_dvae(s.run(s.dir.file("one")));
   ASSERT_EQ(one.exit_code, 0) << one.err;
   std::vector<std::string> shards;
@@ -208,12 +258,27 @@ TEST(ShardsSlow, ThreeShardsMergedEqualOneProcessAndAKilledShardCompletesOnRerun
   EXPECT_NE(merged.out.find("units computed: "), std::string::npos);
   EXPECT_EQ(shard_results_table(s.dir.file("merged/report/results.csv")),
             shard_results_table(s.dir.file("one/report/results.csv")));
+  // The disentanglement stage: each shard scored its own VAEs, the merge scored
+  // none, and the values and the report's section are one process's.
+  EXPECT_EQ(merged.err.find("scoring disentanglement"), std::string::npos) << merged.err;
+  const std::string section = disentanglement_md(s.dir.file("one/report/report.md"));
+  EXPECT_NE(section.find("| mig |"), std::string::npos) << section;  // a row of the correlation table
+  EXPECT_EQ(disentanglement_md(s.dir.file("merged/report/report.md")), section);
   // Every unit ran on exactly one shard.
-  size_t units = 0;
-  for (const auto& d : shards) units += read_shard_manifest(d).units.size();
+  size_t units = 0, scored = 0;
+  for (const auto& d : shards) {
+    units += read_shard_manifest(d).units.size();
+    scored += ResultsDb(d + "/results.sqlite").all("disentanglement").size();
+  }
   {
-    const ResultsDb db(s.dir.file("one/results.sqlite"));
+    const ResultsDb db(s.dir.file("one/results.sqlite")), merged_db(s.dir.file("merged/results.sqlite"));
     EXPECT_EQ(units, db.all("vae").size() + db.all("probe").size() + db.all("supervised").size());
+    EXPECT_EQ(scored, db.all("vae").size());
+    ASSERT_EQ(db.all("disentanglement").size(), 4u);
+    for (const auto& v : db.all("vae")) {
+      EXPECT_FALSE(db.disentanglement(v.key).empty()) << v.label;
+      EXPECT_EQ(merged_db.disentanglement(v.key), db.disentanglement(v.key)) << v.label;
+    }
   }
   // The merge holds OUT's lock: a study run on that folder meanwhile is refused.
   {
