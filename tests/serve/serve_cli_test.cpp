@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "serve/serve_process.h"
@@ -188,6 +189,9 @@ TEST(ServeHttp, MalformedRequestsGetA4xxAndAOneLineJsonError) {
 TEST(ServeHttp, FiftyClientsTimesTwoHundredRequestsAreAllAnsweredInBoundedMemory) {
   test::ServeProcess s(serve_args("--workers 8"));
   ASSERT_GT(s.port(), 0) << s.err();
+  std::atomic<int> retried{0};  // requests sent again after a transport error (never after an answer)
+  std::mutex why_mutex;
+  std::string why;  // the first failure or retry: the transport error or the status
   const auto load = [&](int clients, int requests) {
     std::atomic<int> ok{0}, failed{0};
     std::vector<std::thread> threads;
@@ -201,11 +205,24 @@ TEST(ServeHttp, FiftyClientsTimesTwoHundredRequestsAreAllAnsweredInBoundedMemory
           const double v = 0.01 * ((c * 31 + i) % 300) - 1.5;
           const std::string body = "{\"model\":" + std::to_string(i % 2) + ",\"code\":[" + std::to_string(v) + ",0," +
                                    std::to_string(-v) + "]}";
-          const auto res = client.Post("/api/decode", body, "application/json");
+          auto res = client.Post("/api/decode", body, "application/json");
+          if (!res) {
+            {
+              std::lock_guard<std::mutex> lock(why_mutex);
+              if (why.empty()) why = "retried after " + httplib::to_string(res.error());
+            }
+            // A transport error on a kept-alive connection (the server closing it, idle or at its request limit, as
+            // the request leaves): retried once on a fresh connection, as browsers retry idempotent requests.
+            ++retried;
+            res = client.Post("/api/decode", body, "application/json");
+          }
           if (res && res->status == 200 && res->body.find("\"pixels\"") != std::string::npos) {
             ++ok;
           } else {
             ++failed;
+            std::lock_guard<std::mutex> lock(why_mutex);
+            if (why.size() < 400) why += res ? "; failed with status " + std::to_string(res->status)
+                       : "; failed again: " + httplib::to_string(res.error());
           }
         }
       });
@@ -222,14 +239,16 @@ TEST(ServeHttp, FiftyClientsTimesTwoHundredRequestsAreAllAnsweredInBoundedMemory
   const long rss_after = test::proc_status_kib(s.pid(), "VmRSS");
   std::cout << "[ load ] 50 clients x 200 requests: " << ok << " answered in " << seconds << " s ("
             << static_cast<int>(ok / seconds) << " requests/s); RSS " << rss_before / 1024 << " -> " << rss_after / 1024
-            << " MiB, peak " << peak / 1024 << " MiB" << std::endl;
+            << " MiB, peak " << peak / 1024 << " MiB; " << retried.load() << " retried after a transport error"
+            << std::endl;
   EXPECT_EQ(ok, 10000);
-  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(failed, 0) << why;
+  EXPECT_LE(retried.load(), 50) << "more than 0.5% of the requests met a dropped connection: " << why;
   EXPECT_LT(peak - rss_before, 64 * 1024) << "memory grew by more than 64 MiB under load";
   // A second round of the same load does not grow memory again (nothing accumulates per request).
   const auto [ok2, failed2] = load(50, 40);
   EXPECT_EQ(ok2, 2000);
-  EXPECT_EQ(failed2, 0);
+  EXPECT_EQ(failed2, 0) << why;
   EXPECT_LT(test::proc_status_kib(s.pid(), "VmRSS") - rss_after, 16 * 1024);
 }
 
