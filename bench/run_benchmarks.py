@@ -157,7 +157,9 @@ def describe_cpu(dvae):
             "key": f"{model}, family {family} model {number}, {simd}",
             "default_core": default_core, "dvae_core": dvae_core,
             "coretype": "SkylakeX" if misidentified and dvae_core == "SkylakeX" else None,
-            "kernel_path": info_field(info, "kernel path").split(" ")[0], "info": info}
+            "kernel_path": info_field(info, "kernel path").split(" ")[0],
+            "gemm": (info_field(info, "gemm") or "blas").split(" ")[0],
+            "onednn": "this build has no oneDNN" not in info_field(info, "gemm"), "info": info}
 
 
 CPU = {}  # filled by main() from describe_cpu()
@@ -181,12 +183,13 @@ def sgemm(dvae, threads):
     return float(m.group(1))
 
 
-def step_bound(dvae, arch, threads):
+def step_bound(dvae, arch, threads, gemm=None):
     """The step's matrix products / convolutions alone (bench/step_bound.cpp) at
-    dvae's OpenBLAS kernel and wait policy: images/s and MFLOP per image."""
+    dvae's OpenBLAS kernel and wait policy, the MLP's products on the GEMM
+    backend gemm (default: dvae's choice): images/s and MFLOP per image."""
     exe = os.path.join(os.path.dirname(dvae), "bench", "dvae_step_bound")
     env = {"OPENBLAS_CORETYPE": CPU["dvae_core"]} if CPU["dvae_core"] != CPU["default_core"] else {}
-    out, _, _ = run([exe, "--arch", arch, "--threads", str(threads)], env)
+    out, _, _ = run([exe, "--arch", arch, "--threads", str(threads), "--gemm", gemm or CPU["gemm"]], env)
     j = json.loads(out.strip().splitlines()[-1])
     return j["images_per_sec"], j["mflop_per_image"]
 
@@ -201,7 +204,15 @@ SECTION_END = "<!-- end of cpu section -->"
 
 
 def dvae_choice():
-    return f"dvae (its choice: {CPU['dvae_core']}, 2 threads, {CPU['kernel_path']} kernels, wait policy from its addmm check)"
+    return (f"dvae (its choice: {CPU['dvae_core']}, 2 threads, {CPU['kernel_path']} kernels, {CPU['gemm']} GEMM, "
+            "wait policy from its addmm check)")
+
+
+def other_gemm():
+    """The MLP steps' other GEMM backend, compared in the same run, or None."""
+    if not CPU["onednn"]:
+        return None
+    return "blas" if CPU["gemm"] == "onednn" else "onednn"
 
 
 def torch_best():
@@ -251,6 +262,7 @@ def main():
     sg = {1: [], 2: []}
     bound = {}  # (arch, threads) -> [images/s]
     bound_mflop = {}
+    other_bound = {}  # threads -> [images/s] of the MLP's products on the other GEMM backend
     grid_s, sup_s, heads = [], [], 0
     for rep in range(a.reps):
         g, heads, e = dvae_classify_timings(a.dvae)
@@ -267,6 +279,11 @@ def main():
                 bound.setdefault((arch, t), []).append(ips)
                 bound_mflop[arch] = mf
                 print(f"rep {rep + 1} {arch:3s} step bound, {t} thread(s): {ips:,.0f} images/s", flush=True)
+                if arch == "mlp" and other_gemm():
+                    ips, _ = step_bound(a.dvae, arch, t, other_gemm())
+                    other_bound.setdefault(t, []).append(ips)
+                    print(f"rep {rep + 1} mlp step bound on {other_gemm()} GEMM, {t} thread(s): {ips:,.0f} images/s",
+                          flush=True)
             variants = [
                 (DVAE_CHOICE, lambda: dvae_train(a.dvae, arch, images)),
                 (TORCH_BEST[0], lambda: pytorch_train(arch, steps, 1, True)),
@@ -283,6 +300,9 @@ def main():
             if arch == "mlp":
                 variants.append(("dvae through LibTorch autograd (--autograd)",
                                  lambda: dvae_train(a.dvae, arch, images, extra=["--autograd"])))
+                if other_gemm():
+                    variants.append((f"dvae, {other_gemm()} GEMM (DVAE_GEMM={other_gemm()}), otherwise its choice",
+                                     lambda: dvae_train(a.dvae, arch, images, env_extra={"DVAE_GEMM": other_gemm()})))
             for name, fn in variants:
                 ips, rss = fn()
                 results.setdefault((arch, name), []).append((ips, rss))
@@ -314,8 +334,9 @@ def main():
                      f"{max(v[1] for v in vals):,.0f} |")
     lines += ["", "### The bound: the step's matrix products and convolutions alone (images/s, batch 100)", "",
               "Timed by `build/bench/dvae_step_bound` (bench/step_bound.cpp) in the same run, at dvae's OpenBLAS "
-              "kernel: only the products (MLP) or the convolutions, transposed convolutions and linear layers "
-              "(CNN) of one step, forward and backward, at the step's shapes and layouts, nothing else.", "",
+              "kernel and GEMM backend: only the products (MLP) or the convolutions, transposed convolutions and "
+              "linear layers (CNN) of one step, forward and backward, at the step's shapes and layouts, nothing "
+              "else.", "",
               "| model | threads | bound images/s | its GFLOP/s | dvae at the same threads | dvae / bound |",
               "|---|---|---|---|---|---|"]
     for arch in ("mlp", "cnn"):
@@ -325,6 +346,10 @@ def main():
             d = statistics.median(v[0] for v in results[(arch, name)])
             lines.append(f"| {arch} | {t} | {fmt_range(bound[(arch, t)])} | {b * bound_mflop[arch] / 1000:.1f} | "
                          f"{d:,.0f} | {100 * d / b:.0f}% |")
+    for t in sorted(other_bound):
+        lines.append(f"| mlp, products on the {other_gemm()} GEMM (DVAE_GEMM={other_gemm()}) | {t} | "
+                     f"{fmt_range(other_bound[t])} | {statistics.median(other_bound[t]) * bound_mflop['mlp'] / 1000:.1f} "
+                     "| | |")
     lines += ["", "### Classification (dvae classify, MLP encoders)", "",
               "| what | seconds |", "|---|---|",
               f"| probe grid, both encoders ({heads} heads x 100 epochs) | {statistics.median(grid_s):.2f} "

@@ -5,10 +5,12 @@
 // optimiser). No implementation of the step can run faster than this on the
 // same BLAS; bench/run_benchmarks.py sets dvae's images/s beside it.
 //
-//   build/bench/dvae_step_bound --arch mlp|cnn --threads N [--steps S]
+//   build/bench/dvae_step_bound --arch mlp|cnn --threads N [--steps S] [--gemm blas|onednn]
 //
-// Prints one JSON line: {"arch", "threads", "steps", "seconds_per_step",
-// "images_per_sec", "mflop_per_image"}. OpenBLAS's kernel and OpenMP's wait
+// The MLP's products go through core/gemm.h's gemm_out, as the step issues them,
+// on the backend --gemm names (default: dvae's rule for this CPU). Prints one JSON
+// line: {"arch", "threads", "gemm", "steps", "seconds_per_step", "images_per_sec",
+// "mflop_per_image"}. OpenBLAS's kernel and OpenMP's wait
 // policy come from the environment (the driver sets them as dvae chooses).
 #include <torch/torch.h>
 
@@ -19,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/gemm.h"
 #include "models/conv_transpose.h"
 
 namespace {
@@ -26,7 +29,8 @@ namespace {
 constexpr int64_t kBatch = 100;
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr, "dvae_step_bound: %s (usage: --arch mlp|cnn --threads N [--steps S])\n", why.c_str());
+  std::fprintf(stderr, "dvae_step_bound: %s (usage: --arch mlp|cnn --threads N [--steps S] [--gemm blas|onednn])\n",
+               why.c_str());
   std::exit(2);
 }
 
@@ -56,25 +60,26 @@ std::function<void()> mlp_products(double& flop) {
   flop = 2.0 * B * (macs_forward + macs_backward);
   return [s] {
     auto& t = *s;
-    at::mm_out(t.a1, t.x, t.w1.t());
-    at::mm_out(t.a2, t.a1, t.w2.t());
-    at::mm_out(t.mu, t.a2, t.wmu.t());
-    at::mm_out(t.lv, t.a2, t.wlv.t());
-    at::mm_out(t.c1, t.mu, t.wd1.t());
-    at::mm_out(t.c2, t.c1, t.wd2.t());
-    at::mm_out(t.logits, t.c2, t.wout.t());
-    at::mm_out(t.gwout, t.dlogits.t(), t.c2);
-    at::mm_out(t.dk2, t.dlogits, t.wout);
-    at::mm_out(t.gwd2, t.dk2.t(), t.c1);
-    at::mm_out(t.dk1, t.dk2, t.wd2);
-    at::mm_out(t.gwd1, t.dk1.t(), t.mu);
-    at::mm_out(t.dz, t.dk1, t.wd1);
-    at::mm_out(t.gwmu, t.dmu.t(), t.a2);
-    at::mm_out(t.gwlv, t.dlv.t(), t.a2);
-    at::mm_out(t.dk2, t.dmu, t.wmu).addmm_(t.dlv, t.wlv);
-    at::mm_out(t.gw2, t.dk2.t(), t.a1);
-    at::mm_out(t.dk1, t.dk2, t.w2);
-    at::mm_out(t.gw1, t.dk1.t(), t.x);
+    dvae::gemm_out(t.a1, t.x, t.w1.t());
+    dvae::gemm_out(t.a2, t.a1, t.w2.t());
+    dvae::gemm_out(t.mu, t.a2, t.wmu.t());
+    dvae::gemm_out(t.lv, t.a2, t.wlv.t());
+    dvae::gemm_out(t.c1, t.mu, t.wd1.t());
+    dvae::gemm_out(t.c2, t.c1, t.wd2.t());
+    dvae::gemm_out(t.logits, t.c2, t.wout.t());
+    dvae::gemm_out(t.gwout, t.dlogits.t(), t.c2);
+    dvae::gemm_out(t.dk2, t.dlogits, t.wout);
+    dvae::gemm_out(t.gwd2, t.dk2.t(), t.c1);
+    dvae::gemm_out(t.dk1, t.dk2, t.wd2);
+    dvae::gemm_out(t.gwd1, t.dk1.t(), t.mu);
+    dvae::gemm_out(t.dz, t.dk1, t.wd1);
+    dvae::gemm_out(t.gwmu, t.dmu.t(), t.a2);
+    dvae::gemm_out(t.gwlv, t.dlv.t(), t.a2);
+    dvae::gemm_out(t.dk2, t.dmu, t.wmu);
+    dvae::gemm_out(t.dk2, t.dlv, t.wlv, /*accumulate=*/true);
+    dvae::gemm_out(t.gw2, t.dk2.t(), t.a1);
+    dvae::gemm_out(t.dk1, t.dk2, t.w2);
+    dvae::gemm_out(t.gw1, t.dk1.t(), t.x);
   };
 }
 
@@ -141,6 +146,12 @@ int main(int argc, char** argv) {
       threads = std::atoi(v.c_str());
     } else if (a == "--steps") {
       steps = std::atoll(v.c_str());
+    } else if (a == "--gemm") {
+      try {
+        dvae::set_gemm_backend(dvae::parse_gemm_backend(v, "--gemm"));
+      } catch (const std::exception& e) {
+        usage(e.what());
+      }
     } else {
       usage("unknown option " + a);
     }
@@ -157,8 +168,10 @@ int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) step();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps;
-  std::printf("{\"arch\":\"%s\",\"threads\":%d,\"steps\":%lld,\"seconds_per_step\":%.6g,\"images_per_sec\":%.1f,"
+  std::printf("{\"arch\":\"%s\",\"threads\":%d,\"gemm\":\"%s\",\"steps\":%lld,\"seconds_per_step\":%.6g,"
+              "\"images_per_sec\":%.1f,"
               "\"mflop_per_image\":%.2f}\n",
-              arch.c_str(), threads, static_cast<long long>(steps), s, kBatch / s, flop / kBatch / 1e6);
+              arch.c_str(), threads, dvae::gemm_backend_name(dvae::gemm_backend()), static_cast<long long>(steps), s,
+              kBatch / s, flop / kBatch / 1e6);
   return 0;
 }

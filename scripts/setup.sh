@@ -13,7 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libtorch-dev libgloo-dev libopenblas0-openmp libopenblas-openmp-dev
+  libtorch-dev libgloo-dev libdnnl-dev libopenblas0-openmp libopenblas-openmp-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   zlib1g-dev libpng-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcpp-httplib-dev
   libxgboost-dev

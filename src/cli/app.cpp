@@ -11,6 +11,7 @@
 #include "cli/toml_config.h"
 #include "core/check.h"
 #include "core/cpu_dispatch.h"
+#include "core/gemm.h"
 #include "core/runtime.h"
 #include "dvae/version.h"
 
@@ -59,6 +60,10 @@ void configure_runtime(const GlobalOptions& global) {
   // (core/cpu_dispatch.h); the one place below apps/ that reads it.
   if (const char* path = std::getenv("DVAE_KERNEL_PATH"); path && *path) {
     set_kernel_path(parse_kernel_path(path, "DVAE_KERNEL_PATH"));
+  }
+  // DVAE_GEMM=blas|onednn forces the MLP steps' matrix-product library (core/gemm.h).
+  if (const char* gemm = std::getenv("DVAE_GEMM"); gemm && *gemm) {
+    set_gemm_backend(parse_gemm_backend(gemm, "DVAE_GEMM"));
   }
 }
 

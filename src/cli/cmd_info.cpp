@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "core/cpu_dispatch.h"
+#include "core/gemm.h"
 #include "core/runtime.h"
 #include "core/torch_compat.h"
 #include "dvae/version.h"
@@ -22,6 +23,7 @@ void add_info_command(CLI::App& app, GlobalOptions& global) {
       const char* v = std::getenv(name);
       return std::string(v ? v : "(unset)");
     };
+    std::string gemm_why;
     std::cout << "dvae           " << kVersion << "\n"
               << "libtorch       " << compat::torch_version() << "\n"
               << "cpu            " << cpu.model_name << " (" << cpu.vendor << ", family " << cpu.family
@@ -47,6 +49,9 @@ void add_info_command(CLI::App& app, GlobalOptions& global) {
               << "  probe heads (evaluation/probe)               " << kernel_path_name(kernel_path()) << "\n"
               << "  transposed conv col2im (models/conv_transpose) " << kernel_path_name(kernel_path())
               << (at::hasMKLDNN() ? " (unused: this LibTorch has oneDNN, so the adjoint path runs)" : "") << "\n"
+              << "gemm           " << gemm_backend_name(gemm_backend()) << " for the MLP steps' matrix products (rule: "
+              << gemm_backend_name(default_gemm_backend(cpu, &gemm_why)) << ", " << gemm_why << "; DVAE_GEMM "
+              << env("DVAE_GEMM") << (onednn_available() ? "" : "; this build has no oneDNN") << ")\n"
               << "cuda           " << (compat::cuda_usable() ? "usable" : "not usable") << "\n"
               << "device         " << resolve_device(global.device).str() << "\n";
     if (*bench) std::cout << "sgemm 1024     " << sgemm_gflops(1024, 20) << " GFLOP/s\n";

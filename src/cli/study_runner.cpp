@@ -5,6 +5,8 @@
 #include <iostream>
 #include <thread>
 
+#include "core/cpu_dispatch.h"
+#include "core/gemm.h"
 #include "core/runtime.h"
 #include "core/torch_compat.h"
 #include "dvae/version.h"
@@ -21,6 +23,8 @@ nlohmann::json environment_json(const torch::Device& device) {
           {"cores", std::thread::hardware_concurrency()},
           {"blas", blas.vendor + (blas.core.empty() ? "" : " (" + blas.core + " kernel)") + " " + blas.library},
           {"threads", torch::get_num_threads()},
+          {"kernel_path", kernel_path_name(kernel_path())},
+          {"gemm", gemm_backend_name(gemm_backend())},
           {"OMP_WAIT_POLICY", wait ? wait : "(unset)"},
           {"device", device.str()}};
 }

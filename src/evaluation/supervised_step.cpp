@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/gemm.h"
 #include "training/mlp_kernels.h"
 
 namespace dvae {
@@ -94,43 +95,45 @@ double SupervisedMlpStep::run(const torch::Tensor& x_in, const torch::Tensor& y_
   const auto G = [this](const char* name) { return param(name).grad(); };
 
   // Forward: the encoder's trunk up to mu, then the head.
-  at::mm_out(a1, x, W("encoder.fc1.weight").t());  // [B,P] -> [B,K]
+  gemm_out(a1, x, W("encoder.fc1.weight").t());  // [B,P] -> [B,K]
   bias_activation(activation_, h1, a1, W("encoder.fc1.bias"));
-  at::mm_out(a2, h1, W("encoder.fc2.weight").t());  // [B,K] -> [B,K]
+  gemm_out(a2, h1, W("encoder.fc2.weight").t());  // [B,K] -> [B,K]
   bias_activation(activation_, h2, a2, W("encoder.fc2.bias"));
-  at::addmm_out(mu, W("encoder.mu.bias"), h2, W("encoder.mu.weight").t());  // [B,K] -> [B,D]
+  gemm_out(mu, h2, W("encoder.mu.weight").t());
+  mu.add_(W("encoder.mu.bias"));  // [B,K] -> [B,D]
   torch::Tensor head_in = mu;                                                // [B,D]
   torch::Tensor c, g, dg;
   if (head_hidden_) {
     c = rows(c_), g = rows(g_), dg = rows(dg_);
-    at::mm_out(c, mu, W("hidden.weight").t());  // [B,D] -> [B,J]
+    gemm_out(c, mu, W("hidden.weight").t());  // [B,D] -> [B,J]
     bias_activation("relu", g, c, W("hidden.bias"));
     head_in = g;
   }
-  at::addmm_out(logits, W("out.bias"), head_in, W("out.weight").t());  // -> [B,C]
+  gemm_out(logits, head_in, W("out.weight").t());
+  logits.add_(W("out.bias"));  // -> [B,C]
   const double loss = softmax_cross_entropy_step(logits, y, dlogits);
 
   // Backward from dlogits [B,C].
-  mm_into(G("out.weight"), dlogits.t(), head_in);  // [C,B] x [B,D or J] -> [C,D or J]
+  gemm_out(G("out.weight"), dlogits.t(), head_in);  // [C,B] x [B,D or J] -> [C,D or J]
   column_sum_into(G("out.bias"), dlogits);         // [B,C] -> [C]
   if (head_hidden_) {
-    at::mm_out(dg, dlogits, W("out.weight"));  // [B,C] -> [B,J]
+    gemm_out(dg, dlogits, W("out.weight"));  // [B,C] -> [B,J]
     activation_backward("relu", dg, c, g);
-    mm_into(G("hidden.weight"), dg.t(), mu);  // -> [J,D]
+    gemm_out(G("hidden.weight"), dg.t(), mu);  // -> [J,D]
     column_sum_into(G("hidden.bias"), dg);    // -> [J]
-    at::mm_out(dmu, dg, W("hidden.weight"));  // [B,J] -> [B,D]
+    gemm_out(dmu, dg, W("hidden.weight"));  // [B,J] -> [B,D]
   } else {
-    at::mm_out(dmu, dlogits, W("out.weight"));  // [B,C] -> [B,D]
+    gemm_out(dmu, dlogits, W("out.weight"));  // [B,C] -> [B,D]
   }
-  mm_into(G("encoder.mu.weight"), dmu.t(), h2);  // -> [D,K]
+  gemm_out(G("encoder.mu.weight"), dmu.t(), h2);  // -> [D,K]
   column_sum_into(G("encoder.mu.bias"), dmu);    // -> [D]
-  at::mm_out(dk2, dmu, W("encoder.mu.weight"));  // [B,D] -> [B,K]
+  gemm_out(dk2, dmu, W("encoder.mu.weight"));  // [B,D] -> [B,K]
   activation_backward(activation_, dk2, a2, h2);
-  mm_into(G("encoder.fc2.weight"), dk2.t(), h1);  // -> [K,K]
+  gemm_out(G("encoder.fc2.weight"), dk2.t(), h1);  // -> [K,K]
   column_sum_into(G("encoder.fc2.bias"), dk2);    // -> [K]
-  at::mm_out(dk1, dk2, W("encoder.fc2.weight"));  // [B,K] -> [B,K]
+  gemm_out(dk1, dk2, W("encoder.fc2.weight"));  // [B,K] -> [B,K]
   activation_backward(activation_, dk1, a1, h1);
-  mm_into(G("encoder.fc1.weight"), dk1.t(), x);  // -> [K,P]
+  gemm_out(G("encoder.fc1.weight"), dk1.t(), x);  // -> [K,P]
   column_sum_into(G("encoder.fc1.bias"), dk1);   // -> [K]
   return loss;
 }

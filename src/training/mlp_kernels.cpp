@@ -228,8 +228,6 @@ double bce_logits(torch::Tensor& logits, const torch::Tensor& bias, const torch:
 }
 
 
-void mm_into(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b) { at::mm_out(out, a, b); }
-
 void column_sum_into(torch::Tensor out, const torch::Tensor& in) { at::sum_out(out, in, at::IntArrayRef(kBatchDim)); }
 
 void bias_activation(const std::string& activation, torch::Tensor& post, torch::Tensor& pre,

@@ -5,7 +5,7 @@
 // as fused passes in the AVX-512, AVX2 or portable variant kernel_path()
 // names (core/cpu_dispatch.h), split over LibTorch's intra-op threads; relu
 // and tanh go through LibTorch's kernels. Not for the matrix products (the
-// callers run them through at::mm_out).
+// callers run them through core/gemm.h's gemm_out).
 //
 // Tensor legend: B batch, N row width (K hidden units or P pixels). Every
 // tensor is a contiguous row-major float32 CPU tensor.
@@ -28,9 +28,6 @@ void softplus_grad(torch::Tensor& grad, const torch::Tensor& pre);
 /// row order whatever the thread count).
 double bce_logits(torch::Tensor& logits, const torch::Tensor& bias, const torch::Tensor& x, torch::Tensor& dlogits,
                   double inv_b);
-
-/// out = a b into an existing tensor (a gradient view; at::mm_out wants an lvalue).
-void mm_into(torch::Tensor out, const torch::Tensor& a, const torch::Tensor& b);
 
 /// out [N] = in [B,N] summed over the batch (a bias gradient), into an existing tensor.
 void column_sum_into(torch::Tensor out, const torch::Tensor& in);

@@ -2,6 +2,7 @@
 #include "training/mlp_step.h"
 
 #include "core/check.h"
+#include "core/gemm.h"
 #include "training/mlp_kernels.h"
 
 namespace dvae {
@@ -75,22 +76,24 @@ StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Gener
   };
 
   // Forward. Encoder.
-  at::mm_out(a1, x, W("encoder.fc1.weight").t());  // [B,P] -> [B,K]
+  gemm_out(a1, x, W("encoder.fc1.weight").t());  // [B,P] -> [B,K]
   activation(h1, a1, W("encoder.fc1.bias"));
-  at::mm_out(a2, h1, W("encoder.fc2.weight").t());  // [B,K] -> [B,K]
+  gemm_out(a2, h1, W("encoder.fc2.weight").t());  // [B,K] -> [B,K]
   activation(h2, a2, W("encoder.fc2.bias"));
-  at::mm_out(mu, h2, W("encoder.mu.weight").t()).add_(W("encoder.mu.bias"));               // [B,K] -> [B,D]
-  at::mm_out(logvar, h2, W("encoder.logvar.weight").t()).add_(W("encoder.logvar.bias"));   // [B,K] -> [B,D]
+  gemm_out(mu, h2, W("encoder.mu.weight").t());
+  mu.add_(W("encoder.mu.bias"));  // [B,K] -> [B,D]
+  gemm_out(logvar, h2, W("encoder.logvar.weight").t());
+  logvar.add_(W("encoder.logvar.bias"));  // [B,K] -> [B,D]
   // Reparameterisation z = mu + exp(logvar / 2) * eps.
   sd.copy_(logvar).mul_(0.5).exp_();                // [B,D]
   eps_.narrow(0, 0, slice.total).normal_(0.0, 1.0, generator);  // [total,D], as torch::randn
   at::addcmul_out(z, mu, sd, eps);                  // [B,D]
   // Decoder.
-  at::mm_out(c1, z, W("decoder.fc1.weight").t());  // [B,D] -> [B,K]
+  gemm_out(c1, z, W("decoder.fc1.weight").t());  // [B,D] -> [B,K]
   activation(g1, c1, W("decoder.fc1.bias"));
-  at::mm_out(c2, g1, W("decoder.fc2.weight").t());  // [B,K] -> [B,K]
+  gemm_out(c2, g1, W("decoder.fc2.weight").t());  // [B,K] -> [B,K]
   activation(g2, c2, W("decoder.fc2.bias"));
-  at::mm_out(logits, g2, W("decoder.out.weight").t());  // [B,K] -> [B,P], bias added by bce_logits
+  gemm_out(logits, g2, W("decoder.out.weight").t());  // [B,K] -> [B,P], bias added by bce_logits
 
   // Loss: BCE with logits summed over pixels, KL summed over latents; both
   // means over the global batch (this slice's rows summed, / slice.total).
@@ -105,36 +108,37 @@ StepTerms MlpTrainingStep::run(const torch::Tensor& x_in, double beta, at::Gener
   terms.loss = terms.recon + beta * terms.kl;
 
   // Backward from dlogits [B,P] (above).
-  mm_into(G("decoder.out.weight"), dlogits.t(), g2);                       // [P,B] x [B,K] -> [P,K]
+  gemm_out(G("decoder.out.weight"), dlogits.t(), g2);                       // [P,B] x [B,K] -> [P,K]
   column_sum_into(G("decoder.out.bias"), dlogits);                             // [B,P] -> [P]
   done({"decoder.out.weight", "decoder.out.bias"});
-  at::mm_out(dk2, dlogits, W("decoder.out.weight"));                          // [B,P] -> [B,K]
+  gemm_out(dk2, dlogits, W("decoder.out.weight"));                          // [B,P] -> [B,K]
   activation_backward(dk2, c2, g2);
-  mm_into(G("decoder.fc2.weight"), dk2.t(), g1);                           // -> [K,K]
+  gemm_out(G("decoder.fc2.weight"), dk2.t(), g1);                           // -> [K,K]
   column_sum_into(G("decoder.fc2.bias"), dk2);                                 // -> [K]
   done({"decoder.fc2.weight", "decoder.fc2.bias"});
-  at::mm_out(dk1, dk2, W("decoder.fc2.weight"));                              // [B,K] -> [B,K]
+  gemm_out(dk1, dk2, W("decoder.fc2.weight"));                              // [B,K] -> [B,K]
   activation_backward(dk1, c1, g1);
-  mm_into(G("decoder.fc1.weight"), dk1.t(), z);                            // -> [K,D]
+  gemm_out(G("decoder.fc1.weight"), dk1.t(), z);                            // -> [K,D]
   column_sum_into(G("decoder.fc1.bias"), dk1);                                 // -> [K]
   done({"decoder.fc1.weight", "decoder.fc1.bias"});
-  at::mm_out(dz, dk1, W("decoder.fc1.weight"));                               // [B,K] -> [B,D]
+  gemm_out(dz, dk1, W("decoder.fc1.weight"));                               // [B,K] -> [B,D]
   // Through z = mu + sd * eps, plus beta * KL: dKL/dmu = mu / B, dKL/dlogvar = (exp(logvar) - 1) / 2B.
   at::add_out(dmu, dz, mu, beta * inv_b);                                     // [B,D]
   at::mul_out(dlogvar, dz, eps).mul_(sd).mul_(0.5).add_(var - 1.0, 0.5 * beta * inv_b);  // [B,D]
-  mm_into(G("encoder.mu.weight"), dmu.t(), h2);                            // -> [D,K]
+  gemm_out(G("encoder.mu.weight"), dmu.t(), h2);                            // -> [D,K]
   column_sum_into(G("encoder.mu.bias"), dmu);                                  // -> [D]
-  mm_into(G("encoder.logvar.weight"), dlogvar.t(), h2);                    // -> [D,K]
+  gemm_out(G("encoder.logvar.weight"), dlogvar.t(), h2);                    // -> [D,K]
   column_sum_into(G("encoder.logvar.bias"), dlogvar);                          // -> [D]
   done({"encoder.logvar.weight", "encoder.logvar.bias", "encoder.mu.weight", "encoder.mu.bias"});
-  at::mm_out(dk2, dmu, W("encoder.mu.weight")).addmm_(dlogvar, W("encoder.logvar.weight"));  // [B,D] -> [B,K]
+  gemm_out(dk2, dmu, W("encoder.mu.weight"));
+  gemm_out(dk2, dlogvar, W("encoder.logvar.weight"), /*accumulate=*/true);  // [B,D] -> [B,K]
   activation_backward(dk2, a2, h2);
-  mm_into(G("encoder.fc2.weight"), dk2.t(), h1);                           // -> [K,K]
+  gemm_out(G("encoder.fc2.weight"), dk2.t(), h1);                           // -> [K,K]
   column_sum_into(G("encoder.fc2.bias"), dk2);                                 // -> [K]
   done({"encoder.fc2.weight", "encoder.fc2.bias"});
-  at::mm_out(dk1, dk2, W("encoder.fc2.weight"));                              // [B,K] -> [B,K]
+  gemm_out(dk1, dk2, W("encoder.fc2.weight"));                              // [B,K] -> [B,K]
   activation_backward(dk1, a1, h1);
-  mm_into(G("encoder.fc1.weight"), dk1.t(), x);                            // -> [K,P]
+  gemm_out(G("encoder.fc1.weight"), dk1.t(), x);                            // -> [K,P]
   column_sum_into(G("encoder.fc1.bias"), dk1);                                 // -> [K]
   done({"encoder.fc1.weight", "encoder.fc1.bias"});
   return terms;

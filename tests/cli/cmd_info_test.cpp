@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/cpu_dispatch.h"
+#include "core/gemm.h"
 #include "support/fixtures.h"
 
 namespace dvae {
@@ -31,6 +32,21 @@ TEST(CmdInfo, KernelPathEnvironmentVariableForcesScalarAndRejectsUnknownNames) {
   EXPECT_EQ(r.err, "error: DVAE_KERNEL_PATH=fast: expected scalar, avx2 or avx512\n");
 }
 
+TEST(CmdInfo, NamesTheGemmBackendAndDvaeGemmForcesItOrFailsWithExitTwo) {
+  auto r = test::run_dvae("info");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string rule = gemm_backend_name(default_gemm_backend(cpu_info()));
+  EXPECT_NE(r.out.find("gemm           " + rule + " for the MLP steps' matrix products (rule: " + rule),
+            std::string::npos)
+      << r.out;
+  r = test::run_shell("DVAE_GEMM=blas " + std::string(DVAE_BINARY) + " info");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("gemm           blas for"), std::string::npos) << r.out;
+  r = test::run_shell("DVAE_GEMM=mkl " + std::string(DVAE_BINARY) + " info");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "error: DVAE_GEMM=mkl: expected blas or onednn\n");
+}
+
 double first_epoch_recon(const std::string& run_dir) {
   std::ifstream in(run_dir + "/log.jsonl");
   std::string line;
@@ -51,6 +67,22 @@ TEST(CmdInfo, ForcedScalarTrainingMatchesTheDefaultPathToRounding) {
   const double best = first_epoch_recon(dir.file("default"));
   EXPECT_GT(scalar, 0.0);
   EXPECT_NEAR(scalar, best, 1e-4 * best);
+}
+
+TEST(CmdInfo, TrainingOnEitherGemmBackendMatchesToRounding) {
+  if (!onednn_available()) GTEST_SKIP() << "this build has no oneDNN";
+  test::TempDir dir;
+  test::write_synthetic_mnist(dir.file("data"), 60, 30, 28);
+  const std::string common = " train --threads 1 --quiet --data-dir " + dir.file("data") +
+                             " --arch mlp --latent 2 --hidden 40 --batch-size 20 --epochs 1 --out ";
+  auto r = test::run_shell("DVAE_GEMM=blas " + std::string(DVAE_BINARY) + common + dir.file("blas"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_shell("DVAE_GEMM=onednn " + std::string(DVAE_BINARY) + common + dir.file("onednn"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const double blas = first_epoch_recon(dir.file("blas"));
+  const double onednn = first_epoch_recon(dir.file("onednn"));
+  EXPECT_GT(blas, 0.0);
+  EXPECT_NEAR(blas, onednn, 1e-4 * blas);
 }
 
 }  // namespace

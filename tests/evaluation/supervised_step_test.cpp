@@ -8,6 +8,7 @@
 #include "core/check.h"
 #include "data/datasets.h"
 #include "support/fixtures.h"
+#include "support/gemm_backends.h"
 #include "support/kernel_paths.h"
 #include "training/flat_optimizer.h"
 
@@ -86,6 +87,21 @@ TEST_P(SupervisedMlpStepPath, MatchesAutogradWithTanhAndAHiddenHead) {
 }
 
 DVAE_TEST_EVERY_KERNEL_PATH(SupervisedMlpStepPath);
+
+// Every matrix-product backend this build has (core/gemm.h) against autograd.
+class SupervisedMlpStepGemm : public testing::TestWithParam<GemmBackend> {};
+
+TEST_P(SupervisedMlpStepGemm, MatchesAutogradWithSoftplusAndALinearHead) {
+  GemmBackendScope gemm(GetParam());
+  expect_matches_autograd("softplus", 0, 5, 20, 37);
+}
+
+TEST_P(SupervisedMlpStepGemm, MatchesAutogradWithReluAndAHiddenHead) {
+  GemmBackendScope gemm(GetParam());
+  expect_matches_autograd("relu", 7, 6);
+}
+
+DVAE_TEST_EVERY_GEMM_BACKEND(SupervisedMlpStepGemm);
 
 TEST(SupervisedMlpStep, CrossEntropyOfEqualLogitsIsLogC) {
   // All-zero weights: every logit is 0, so the loss is log(C) whatever the

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/cpu_dispatch.h"
+#include "core/gemm.h"
 #include "core/random.h"
 
 namespace dvae::test {
@@ -32,6 +33,10 @@ namespace {
 const bool kKernelPathFromEnvironment = [] {
   if (const char* path = std::getenv("DVAE_KERNEL_PATH"); path != nullptr && *path != '\0') {
     set_kernel_path(parse_kernel_path(path, "DVAE_KERNEL_PATH"));
+  }
+  // DVAE_GEMM=blas|onednn likewise forces the MLP steps' matrix-product backend.
+  if (const char* gemm = std::getenv("DVAE_GEMM"); gemm != nullptr && *gemm != '\0') {
+    set_gemm_backend(parse_gemm_backend(gemm, "DVAE_GEMM"));
   }
   return true;
 }();

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/check.h"
+#include "support/gemm_backends.h"
 #include "support/kernel_paths.h"
 #include "training/flat_optimizer.h"
 #include "training/loss.h"
@@ -93,6 +94,21 @@ TEST_P(MlpTrainingStepPath, MatchesAutogradWithTanh) {
 }
 
 DVAE_TEST_EVERY_KERNEL_PATH(MlpTrainingStepPath);
+
+// Every matrix-product backend this build has (core/gemm.h) against autograd.
+class MlpTrainingStepGemm : public testing::TestWithParam<GemmBackend> {};
+
+TEST_P(MlpTrainingStepGemm, MatchesAutogradWithSoftplusOnAPartialBatch) {
+  GemmBackendScope gemm(GetParam());
+  expect_matches_autograd("softplus", 5, 4.0, 20, 37);
+}
+
+TEST_P(MlpTrainingStepGemm, MatchesAutogradWithRelu) {
+  GemmBackendScope gemm(GetParam());
+  expect_matches_autograd("relu", 8, 1.0);
+}
+
+DVAE_TEST_EVERY_GEMM_BACKEND(MlpTrainingStepGemm);
 
 TEST(MlpTrainingStep, RejectsOtherArchitecturesAndOversizedBatches) {
   ModelOptions cnn;
