@@ -20,8 +20,11 @@ Measures, on this machine:
   3. the attainable sgemm rate through LibTorch, and each model's achieved
      GFLOP/s as a share of it (work per image: MLP 7.0, CNN 106 MFLOP);
   3b. the bound: the step's own matrix products and convolutions timed alone
-     at the same shapes and threads (build/bench/dvae_step_bound), which no
-     implementation on this BLAS can beat, and dvae's share of it;
+     at the same shapes and threads (build/bench/dvae_step_bound), on dvae's
+     GEMM backend for the MLP (core/gemm.h) and, where the build has both, on
+     the other one too, which no implementation on these libraries can beat,
+     and dvae's share of it; dvae's MLP training on the other GEMM backend
+     (DVAE_GEMM) runs in the same interleaved rounds;
   4. peak resident memory of every run (GNU time's maximum RSS).
 """
 import argparse

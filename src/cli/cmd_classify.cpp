@@ -10,6 +10,8 @@
 #include "cli/flag_checks.h"
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "core/cpu_dispatch.h"
+#include "core/gemm.h"
 #include "core/runtime.h"
 #include "core/torch_compat.h"
 #include "data/datasets.h"
@@ -158,6 +160,8 @@ void run_classify(const ClassifyArgs& a, const GlobalOptions& global) {
       {"validation_per_class", options.validation_per_class},
       {"seed", options.seed},
       {"threads", torch::get_num_threads()},
+      {"gemm", gemm_backend_name(gemm_backend())},
+      {"kernel_path", kernel_path_name(kernel_path())},
       {"device", device.str()}};
   // Written first only when absent (a run killed later still leaves its settings), and
   // replaced after a successful run: a rerun refused for other settings keeps the old file.

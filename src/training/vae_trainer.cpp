@@ -13,6 +13,8 @@
 
 #include "core/atomic_file.h"
 #include "core/check.h"
+#include "core/cpu_dispatch.h"
+#include "core/gemm.h"
 #include "core/random.h"
 #include "core/torch_compat.h"
 #include "dvae/version.h"
@@ -302,6 +304,8 @@ EpochStats train_vae(const Dataset& data, const ModelOptions& model, const Train
                                    {"device", device.str()},
                                    {"objective", train.objective.name},
                                    {"training_step", use_mlp_step(model, train, device) ? "hand-written mlp" : "autograd"},
+                                   {"gemm", gemm_backend_name(gemm_backend())},
+                                   {"kernel_path", kernel_path_name(kernel_path())},
                                    {"dvae_version", kVersion},
                                    {"libtorch_version", compat::torch_version()},
                                    {"world_size", world},

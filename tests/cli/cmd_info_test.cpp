@@ -83,6 +83,11 @@ TEST(CmdInfo, TrainingOnEitherGemmBackendMatchesToRounding) {
   const double onednn = first_epoch_recon(dir.file("onednn"));
   EXPECT_GT(blas, 0.0);
   EXPECT_NEAR(blas, onednn, 1e-4 * blas);
+  // Each run records the backend next to its outputs.
+  for (const char* backend : {"blas", "onednn"}) {
+    std::ifstream in(dir.file(std::string(backend) + "/config.json"));
+    EXPECT_EQ(nlohmann::json::parse(in)["gemm"], backend);
+  }
 }
 
 }  // namespace
