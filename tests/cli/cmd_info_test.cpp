@@ -2,6 +2,7 @@
 // override read at the top: a forced-scalar run trains like the default path.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -54,17 +55,21 @@ double first_epoch_recon(const std::string& run_dir) {
   return nlohmann::json::parse(line)["train_recon"].get<double>();
 }
 
+// One epoch of a small MLP VAE on synthetic data with `env` before the command
+// (e.g. "DVAE_GEMM=blas"), into dir/name; returns its first epoch's reconstruction term.
+double train_once(const test::TempDir& dir, const std::string& env, const std::string& name) {
+  if (!std::filesystem::exists(dir.file("data"))) test::write_synthetic_mnist(dir.file("data"), 60, 30, 28);
+  const auto r = test::run_shell(env + " " + std::string(DVAE_BINARY) + " train --threads 1 --quiet --data-dir " +
+                                 dir.file("data") + " --arch mlp --latent 2 --hidden 40 --batch-size 20 --epochs 1" +
+                                 " --out " + dir.file(name));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return first_epoch_recon(dir.file(name));
+}
+
 TEST(CmdInfo, ForcedScalarTrainingMatchesTheDefaultPathToRounding) {
   test::TempDir dir;
-  test::write_synthetic_mnist(dir.file("data"), 60, 30, 28);
-  const std::string common = " train --threads 1 --quiet --data-dir " + dir.file("data") +
-                             " --arch mlp --latent 2 --hidden 40 --batch-size 20 --epochs 1 --out ";
-  auto r = test::run_shell("DVAE_KERNEL_PATH=scalar " + std::string(DVAE_BINARY) + common + dir.file("scalar"));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = test::run_dvae(common + dir.file("default"));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const double scalar = first_epoch_recon(dir.file("scalar"));
-  const double best = first_epoch_recon(dir.file("default"));
+  const double scalar = train_once(dir, "DVAE_KERNEL_PATH=scalar", "scalar");
+  const double best = train_once(dir, "", "default");
   EXPECT_GT(scalar, 0.0);
   EXPECT_NEAR(scalar, best, 1e-4 * best);
 }
@@ -72,15 +77,8 @@ TEST(CmdInfo, ForcedScalarTrainingMatchesTheDefaultPathToRounding) {
 TEST(CmdInfo, TrainingOnEitherGemmBackendMatchesToRounding) {
   if (!onednn_available()) GTEST_SKIP() << "this build has no oneDNN";
   test::TempDir dir;
-  test::write_synthetic_mnist(dir.file("data"), 60, 30, 28);
-  const std::string common = " train --threads 1 --quiet --data-dir " + dir.file("data") +
-                             " --arch mlp --latent 2 --hidden 40 --batch-size 20 --epochs 1 --out ";
-  auto r = test::run_shell("DVAE_GEMM=blas " + std::string(DVAE_BINARY) + common + dir.file("blas"));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = test::run_shell("DVAE_GEMM=onednn " + std::string(DVAE_BINARY) + common + dir.file("onednn"));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const double blas = first_epoch_recon(dir.file("blas"));
-  const double onednn = first_epoch_recon(dir.file("onednn"));
+  const double blas = train_once(dir, "DVAE_GEMM=blas", "blas");
+  const double onednn = train_once(dir, "DVAE_GEMM=onednn", "onednn");
   EXPECT_GT(blas, 0.0);
   EXPECT_NEAR(blas, onednn, 1e-4 * blas);
   // Each run records the backend next to its outputs.
