@@ -3,7 +3,10 @@
 // (evaluation/supervised_step.h) against LibTorch autograd, interleaved
 // (A B A B ...) in one process at the same thread count. Not a test.
 //
-//   build/bench/dvae_supervised_bench [--threads N] [--steps S] [--reps R]
+//   build/bench/dvae_supervised_bench [--threads N] [--steps S] [--reps R] [--gemm blas|onednn]
+//
+// --gemm sets the hand-written step's matrix-product backend (core/gemm.h;
+// default: dvae's rule for this CPU); the autograd variant always runs LibTorch's.
 //
 // Prints one JSON line per variant and repetition: {"variant", "threads",
 // "steps", "images_per_sec", "images_per_cpu_sec"}, then one with the median
@@ -21,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/gemm.h"
 #include "evaluation/supervised.h"
 #include "evaluation/supervised_step.h"
 #include "training/flat_optimizer.h"
@@ -30,7 +34,8 @@ namespace {
 constexpr int64_t kBatch = 100;
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr, "dvae_supervised_bench: %s (usage: [--threads N] [--steps S] [--reps R])\n", why.c_str());
+  std::fprintf(stderr, "dvae_supervised_bench: %s (usage: [--threads N] [--steps S] [--reps R] [--gemm blas|onednn])\n",
+               why.c_str());
   std::exit(2);
 }
 
@@ -99,6 +104,12 @@ int main(int argc, char** argv) {
       steps = std::atoll(v.c_str());
     } else if (a == "--reps") {
       reps = std::atoi(v.c_str());
+    } else if (a == "--gemm") {
+      try {
+        dvae::set_gemm_backend(dvae::parse_gemm_backend(v, "--gemm"));
+      } catch (const std::exception& e) {
+        usage(e.what());
+      }
     } else {
       usage("unknown option " + a);
     }
@@ -112,10 +123,11 @@ int main(int argc, char** argv) {
     Rate ips[2];
     for (int hand = 0; hand < 2; ++hand) {
       ips[hand] = time_variant(hand == 1, steps);
-      std::printf("{\"variant\":\"%s\",\"threads\":%d,\"steps\":%lld,\"images_per_sec\":%.1f,"
-                  "\"images_per_cpu_sec\":%.1f}\n",
-                  hand ? "hand-written" : "autograd", threads, static_cast<long long>(steps), ips[hand].wall,
-                  ips[hand].cpu);
+      std::printf("{\"variant\":\"%s\",\"threads\":%d,\"gemm\":\"%s\",\"steps\":%lld,"
+                  "\"images_per_sec\":%.1f,\"images_per_cpu_sec\":%.1f}\n",
+                  hand ? "hand-written" : "autograd", threads,
+                  hand ? dvae::gemm_backend_name(dvae::gemm_backend()) : "blas", static_cast<long long>(steps),
+                  ips[hand].wall, ips[hand].cpu);
       std::fflush(stdout);
     }
     ratios.push_back(ips[1].wall / ips[0].wall);
