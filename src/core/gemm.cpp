@@ -23,29 +23,26 @@ bool as_operand(const torch::Tensor& x, char& trans, int64_t& ld) {
   const int64_t rows = x.size(0), cols = x.size(1);
   if (x.stride(1) == 1 && x.stride(0) >= std::max<int64_t>(1, cols)) {
     trans = 'N';
-    ld = std::max<int64_t>(1, x.stride(0));
+    ld = x.stride(0);
     return true;
   }
   if (x.stride(0) == 1 && x.stride(1) >= std::max<int64_t>(1, rows)) {
     trans = 'T';
-    ld = std::max<int64_t>(1, x.stride(1));
+    ld = x.stride(1);
     return true;
   }
   return false;
 }
 
 bool onednn_gemm(const torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, bool accumulate) {
-  char ta = 'N', tb = 'N';
-  int64_t lda = 0, ldb = 0;
+  char ta = 'N', tb = 'N', tc = 'N';
+  int64_t lda = 0, ldb = 0, ldc = 0;
   if (!as_operand(a, ta, lda) || !as_operand(b, tb, ldb)) return false;
-  if (out.dim() != 2 || out.scalar_type() != torch::kFloat32 || !out.device().is_cpu() || out.stride(1) != 1 ||
-      out.stride(0) < std::max<int64_t>(1, out.size(1))) {
-    return false;
-  }
+  if (!as_operand(out, tc, ldc) || tc != 'N') return false;  // out must be row-major
   const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
   if (M == 0 || N == 0 || K == 0) return false;  // at::mm_out's semantics for empty products
   const dnnl_status_t s = dnnl_sgemm(ta, tb, M, N, K, 1.0f, a.data_ptr<float>(), lda, b.data_ptr<float>(), ldb,
-                                     accumulate ? 1.0f : 0.0f, out.data_ptr<float>(), out.stride(0));
+                                     accumulate ? 1.0f : 0.0f, out.data_ptr<float>(), ldc);
   DVAE_CHECK(s == dnnl_success, "gemm: oneDNN's dnnl_sgemm failed (status ", static_cast<int>(s), ") on [", M, ",",
              K, "] x [", K, ",", N, "]");
   return true;
