@@ -30,6 +30,7 @@
 #include "experiments/report.h"
 #include "experiments/results_db.h"
 #include "experiments/run_lock.h"
+#include "experiments/schedule.h"
 #include "training/checkpoint.h"
 #include "training/distributed.h"
 #include "training/objectives.h"
@@ -380,56 +381,6 @@ std::vector<std::string> keep_shard(Plan& plan, const ShardSpec& shard) {
   plan.probes = std::move(probes);
   plan.supervised = std::move(supervised);
   return keys;
-}
-
-// --- Scheduling ---------------------------------------------------------------
-
-struct Job {
-  double cost = 0;
-  std::function<void()> run;
-};
-
-// Runs independent jobs longest first on min(threads, jobs) workers (one on a GPU),
-// each worker with threads / workers intra-op threads. Every unit draws only from
-// its own generators, so results equal those of running the jobs one by one with
-// the same per-job thread count. Rethrows the first failure after all stop.
-void run_parallel(std::vector<Job> jobs, int threads, bool cpu) {
-  if (jobs.empty()) return;
-  std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.cost > b.cost; });
-  const int workers = cpu ? std::max(1, std::min<int>(threads, static_cast<int>(jobs.size()))) : 1;
-  if (workers == 1) {
-    for (auto& j : jobs) j.run();
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::mutex gate_mutex;
-  std::condition_variable gate;
-  int ready = 0;
-  std::vector<std::exception_ptr> failures(workers);
-  std::vector<std::thread> pool;
-  for (int w = 0; w < workers; ++w) {
-    pool.emplace_back([&, w] {
-      try {
-        {
-          // Every worker sets its thread count before any computes.
-          std::unique_lock<std::mutex> lock(gate_mutex);
-          at::set_num_threads(std::max(1, threads / workers));
-          ++ready;
-          gate.notify_all();
-          gate.wait(lock, [&] { return ready == workers; });
-        }
-        for (size_t i = next++; i < jobs.size() && !failed; i = next++) jobs[i].run();
-      } catch (...) {
-        failures[w] = std::current_exception();
-        failed = true;
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
-  for (const auto& f : failures) {
-    if (f) std::rethrow_exception(f);
-  }
 }
 
 // --- Stages -------------------------------------------------------------------
