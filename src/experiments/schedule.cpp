@@ -31,8 +31,8 @@ double list_makespan(const std::vector<double>& costs, int workers) {
 // on all threads, before the rest run side by side on one thread each. A job left
 // for last on one worker while the others idle (the paper preset's full-set
 // supervised cell after its two VAEs) is the case this catches. Greedy: each round
-// widens the one job that most shortens the modelled makespan, while that saves at
-// least 5%. Decided from the costs alone, never from timings, so a plan always gives
+// widens the job that most shortens the modelled makespan (the cheapest of near
+// ties), while that saves at least 5%. Decided from the costs alone, never from timings, so a plan always gives
 // each job the same thread count.
 std::vector<size_t> wide_jobs(const std::vector<double>& costs, int threads) {
   std::vector<size_t> wide;
@@ -48,17 +48,23 @@ std::vector<size_t> wide_jobs(const std::vector<double>& costs, int threads) {
   double ahead = 0;  // modelled time of the wide jobs already chosen
   double best = makespan(0, costs.size());
   for (;;) {
-    size_t pick = costs.size();
-    double pick_time = 0.95 * best;
+    std::vector<double> time(costs.size(), 0.0);
+    double fastest = 0.95 * best;
     for (size_t i = 0; i < costs.size(); ++i) {
       if (taken[i]) continue;
-      const double t = makespan(ahead + wide_time(costs[i], threads), i);
-      if (t < pick_time) {
+      time[i] = makespan(ahead + wide_time(costs[i], threads), i);
+      fastest = std::min(fastest, time[i]);
+    }
+    // Of the jobs within 2% of the fastest plan (closer than the model can tell apart),
+    // the cheapest: a wide job costs the machine (1 - speedup / threads) of its own
+    // cost, so a smaller one risks less where the modelled speedup is optimistic.
+    size_t pick = costs.size();
+    for (size_t i = 0; i < costs.size(); ++i) {
+      if (!taken[i] && time[i] < 0.95 * best && time[i] <= 1.02 * fastest && (pick == costs.size() || costs[i] <= costs[pick]))
         pick = i;
-        pick_time = t;
-      }
     }
     if (pick == costs.size()) return wide;
+    const double pick_time = time[pick];
     taken[pick] = true;
     wide.push_back(pick);
     ahead += wide_time(costs[pick], threads);
