@@ -9,9 +9,12 @@
 // At the steps' shapes (batch 100 against 784 x 500 and 500 x 500 weights)
 // oneDNN's sgemm ran the 20 products of an MLP VAE step 1.15x (1 thread) and
 // 1.4x (2 threads) as fast as OpenBLAS 0.3.21's Zen kernel on an AMD EPYC Zen 3
-// (bench/gemm_backends.cpp, interleaved). The default is therefore onednn on
-// CPUs with AVX2 but no AVX-512, where that was measured, and blas (OpenBLAS's
-// SkylakeX kernel, measured there) on AVX-512 CPUs. The choice is a rule on the
+// (bench/step_bound.cpp --gemm, interleaved); on an AMD EPYC Zen 4 (family 25
+// model 17, AVX-512) against OpenBLAS's Cooperlake kernel, 1.0-1.03x (1 thread)
+// and 1.0-1.12x (2 threads), and the supervised step 1.0-1.1x / 1.15-2.1x. The
+// default is therefore onednn on CPUs with AVX2 but no AVX-512 and on AMD family
+// 25 with AVX-512 (Zen 4), where that was measured, and blas (OpenBLAS's SkylakeX
+// kernel, measured there) on other AVX-512 CPUs (the Intel Xeon, Zen 5). The choice is a rule on the
 // CPU, never a timing, so a seed gives the same numbers on the same machine;
 // DVAE_GEMM=blas|onednn overrides it (read once, in cli/app.cpp). Builds without
 // oneDNN's headers (DVAE_WITH_ONEDNN undefined) have blas only. The two

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <numeric>
 
 #include "core/check.h"
@@ -44,8 +45,14 @@ SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train,
   const int64_t M = subset.numel();
   const int64_t B = std::min(options.batch_size, M);
 
-  seed_torch(seed);
-  SupervisedClassifier net(model, options.hidden, train.num_classes);
+  SupervisedClassifier net = nullptr;
+  {
+    // Initialised from the seeded default generator, held against trainings in other
+    // threads (a study's scheduler runs VAEs and supervised cells side by side).
+    std::lock_guard<std::mutex> lock(default_generator_mutex());
+    seed_torch(seed);
+    net = SupervisedClassifier(model, options.hidden, train.num_classes);
+  }
   net->to(device);
   net->train();
   FlatOptimizerOptions adam_options;

@@ -121,6 +121,12 @@ std::string file_part(const std::string& name) {
   return out.empty() ? "data" : out;
 }
 
+// "training (N threads)": the thread count the scheduler gave the calling job.
+std::string training_on_threads() {
+  const int threads = at::get_num_threads();
+  return "training (" + std::to_string(threads) + " thread" + (threads == 1 ? "" : "s") + ")";
+}
+
 // Scheduling weight of one image through a unit's training step, relative to the MLP
 // VAE's (7.0 MFLOP forward and backward): the CNN VAE's is about 15x that; a supervised
 // cell trains the encoder and a head only, about 0.45 of its VAE's step on the MLP (3.1
@@ -448,8 +454,7 @@ std::optional<Job> vae_job(Run& run, Plan& plan, VaeUnit& u, size_t id) {
   return Job{u.cost, [&run, &plan, &u, id] {
                const auto t0 = Clock::now();
                const Dataset data = vae_training_data(plan.data[u.data], u.train_images, run.spec.seed);
-               run.progress.say(u.label + ": training (" + std::to_string(at::get_num_threads()) + " thread" +
-                                (at::get_num_threads() == 1 ? "" : "s") + ")");
+               run.progress.say(u.label + ": " + training_on_threads());
                TrainCallbacks callbacks;
                callbacks.on_epoch = [&](const EpochStats& s) {
                  run.progress.partial(id, u.cost * static_cast<double>(s.epoch) / static_cast<double>(u.train.epochs));
@@ -511,6 +516,7 @@ void classifier_unit(Run& run, Plan& plan, ClassifierUnit& u, const ProtocolOpti
       loaded.emplace(load_vae(u.vae->checkpoint, run.ctx.device));
       encoders.push_back({kUnitEncoder, u.vae->train.beta, loaded->vae->encoder(), u.vae->seed_index});
     }
+    if (!u.vae) run.progress.say(u.label + ": " + training_on_threads());
     const auto t0 = Clock::now();
     u.rows = run_protocol(data, u.options, encoders, options, u.results_path, run.ctx.device,
                           [&](const std::string& m) { run.progress.say(u.label + ": " + m); });

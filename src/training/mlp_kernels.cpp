@@ -39,36 +39,6 @@ float sigmoid_scalar(float v) {
   return v >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
 }
 
-void bias_softplus_scalar(float* pre, const float* bias, float* post, Rows r) {
-  for (int64_t i = r.begin; i < r.end; ++i) {
-    for (int64_t j = 0; j < r.n; ++j) {
-      const float v = pre[i * r.n + j] + bias[j];
-      pre[i * r.n + j] = v;
-      post[i * r.n + j] = softplus_scalar(v);
-    }
-  }
-}
-
-void softplus_grad_scalar(float* grad, const float* pre, Rows r) {
-  for (int64_t k = r.begin * r.n; k < r.end * r.n; ++k) grad[k] *= sigmoid_scalar(pre[k]);
-}
-
-double bce_logits_scalar(float* logits, const float* bias, const float* x, float* dlogits, float inv_b, Rows r) {
-  double total = 0.0;
-  for (int64_t i = r.begin; i < r.end; ++i) {
-    float row = 0.0f;
-    for (int64_t j = 0; j < r.n; ++j) {
-      const int64_t k = i * r.n + j;
-      const float l = logits[k] + bias[j];
-      logits[k] = l;
-      row += softplus_scalar(l) - x[k] * l;
-      dlogits[k] = (sigmoid_scalar(l) - x[k]) * inv_b;
-    }
-    total += row;
-  }
-  return total;
-}
-
 // softplus(v) and sigmoid(v) of each lane from e = exp(-|v|).
 template <typename F, typename I>
 DVAE_SIMD_INLINE F softplus_vec(F v, F e) {

@@ -29,10 +29,20 @@ TEST(Gemm, NamesRoundTripAndUnknownNamesAreUsageErrors) {
   if (!onednn_available()) EXPECT_THROW(parse_gemm_backend("onednn", "DVAE_GEMM"), UsageError);
 }
 
-TEST(Gemm, RuleIsOneDnnOnlyOnAvx2CpusWithoutAvx512) {
+TEST(Gemm, RuleIsOneDnnOnlyOnAvx2CpusWithoutAvx512AndOnZen4) {
   std::string why;
   EXPECT_EQ(default_gemm_backend(cpu_with(true, true), &why), GemmBackend::kBlas);
   EXPECT_FALSE(why.empty());
+  CpuInfo zen = cpu_with(true, true);
+  zen.vendor = "AuthenticAMD";
+  zen.family = 25;  // Zen 3 and Zen 4; only Zen 4 has AVX-512
+  EXPECT_EQ(default_gemm_backend(zen), onednn_available() ? GemmBackend::kOneDnn : GemmBackend::kBlas);
+  zen.family = 26;  // Zen 5, where OpenBLAS's figures were taken
+  EXPECT_EQ(default_gemm_backend(zen), GemmBackend::kBlas);
+  CpuInfo xeon = cpu_with(true, true);
+  xeon.vendor = "GenuineIntel";
+  xeon.family = 6;
+  EXPECT_EQ(default_gemm_backend(xeon), GemmBackend::kBlas);
   EXPECT_EQ(default_gemm_backend(cpu_with(false, false)), GemmBackend::kBlas);
   EXPECT_EQ(default_gemm_backend(cpu_with(true, false)),
             onednn_available() ? GemmBackend::kOneDnn : GemmBackend::kBlas);

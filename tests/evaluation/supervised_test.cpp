@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "core/random.h"
 #include "data/datasets.h"
 #include "evaluation/metrics.h"
 #include "support/fixtures.h"
@@ -37,6 +42,35 @@ TEST(supervised, LearnsSyntheticSquares) {
                                       torch::kCPU);
   EXPECT_DOUBLE_EQ(again.final_loss, fit.final_loss);
   EXPECT_TRUE(torch::equal(again.test_predictions, fit.test_predictions));
+}
+
+// A study trains supervised cells beside VAEs in other threads, each initialising
+// from LibTorch's default generator: the baseline holds default_generator_mutex()
+// while it seeds and initialises, so another thread that reseeds under that mutex
+// cannot change its initial weights.
+TEST(supervised, InitialisationIsHeldAgainstOtherThreadsReseeding) {
+  test::TempDir dir;
+  test::write_synthetic_mnist(dir.path(), 100, 50, 12, false, 5);
+  const Dataset data = load_dataset_dir(dir.path(), "synthetic");
+  SupervisedOptions opt;
+  opt.epochs = 1;
+  opt.batch_size = 10;
+  const auto subset = torch::arange(100, torch::kLong);
+  const auto alone = train_supervised(small_mlp(12), data.train, subset, data.test, opt, 3, torch::kCPU);
+  std::atomic<bool> stop{false};
+  std::thread other([&] {
+    while (!stop) {
+      std::lock_guard<std::mutex> lock(default_generator_mutex());
+      seed_torch(999);
+      (void)torch::randn({64});
+    }
+  });
+  std::vector<double> losses;
+  for (int i = 0; i < 20; ++i)
+    losses.push_back(train_supervised(small_mlp(12), data.train, subset, data.test, opt, 3, torch::kCPU).final_loss);
+  stop = true;
+  other.join();
+  for (double l : losses) EXPECT_DOUBLE_EQ(l, alone.final_loss);
 }
 
 TEST(supervised, HiddenHeadHasTheExtraLayer) {
