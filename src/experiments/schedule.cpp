@@ -32,8 +32,8 @@ double list_makespan(const std::vector<double>& costs, int workers) {
 // for last on one worker while the others idle (the paper preset's full-set
 // supervised cell after its two VAEs) is the case this catches. Greedy: each round
 // widens the job that most shortens the modelled makespan (the cheapest of near
-// ties), while that saves at least 5%. Decided from the costs alone, never from timings, so a plan always gives
-// each job the same thread count.
+// ties), while that saves at least 5%. Decided from the costs alone, never from
+// timings, so a plan always gives each job the same thread count.
 std::vector<size_t> wide_jobs(const std::vector<double>& costs, int threads) {
   std::vector<size_t> wide;
   if (threads < 2 || costs.size() < 2) return wide;
@@ -60,8 +60,8 @@ std::vector<size_t> wide_jobs(const std::vector<double>& costs, int threads) {
     // cost, so a smaller one risks less where the modelled speedup is optimistic.
     size_t pick = costs.size();
     for (size_t i = 0; i < costs.size(); ++i) {
-      if (!taken[i] && time[i] < 0.95 * best && time[i] <= 1.02 * fastest && (pick == costs.size() || costs[i] <= costs[pick]))
-        pick = i;
+      const bool candidate = !taken[i] && time[i] < 0.95 * best && time[i] <= 1.02 * fastest;
+      if (candidate && (pick == costs.size() || costs[i] <= costs[pick])) pick = i;
     }
     if (pick == costs.size()) return wide;
     const double pick_time = time[pick];
@@ -83,12 +83,15 @@ void run_parallel(std::vector<Job> jobs, int threads, bool cpu) {
   if (cpu) {
     std::vector<double> costs;
     for (const auto& j : jobs) costs.push_back(j.cost);
-    const std::vector<size_t> wide = wide_jobs(costs, threads);
+    std::vector<bool> ran(jobs.size(), false);
     at::set_num_threads(threads);
-    for (size_t i : wide) jobs[i].run();
+    for (size_t i : wide_jobs(costs, threads)) {
+      jobs[i].run();
+      ran[i] = true;
+    }
     std::vector<Job> rest;
     for (size_t i = 0; i < jobs.size(); ++i) {
-      if (std::find(wide.begin(), wide.end(), i) == wide.end()) rest.push_back(std::move(jobs[i]));
+      if (!ran[i]) rest.push_back(std::move(jobs[i]));
     }
     jobs = std::move(rest);
     if (jobs.empty()) return;

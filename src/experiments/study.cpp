@@ -3,10 +3,8 @@
 #include "experiments/study.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <chrono>
-#include <condition_variable>
 #include <exception>
 #include <filesystem>
 #include <future>
@@ -15,7 +13,6 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
-#include <thread>
 
 #include "analysis/figures.h"
 #include "analysis/plots.h"
