@@ -244,12 +244,12 @@ ReportSection disentanglement_section(const std::vector<DisentanglementScore>& s
                         "morphometrics otherwise. Active latents: test KL > 0.01 nats. Accuracy: the probe's mean "
                         "over label trials.",
                         "", {}, {}});
-  ReportBlock table{"table", "", "", {"data set", "arch", "model", "beta", "seed", "active", "test ELBO"}, {}};
+  ReportBlock table{"table", "", "", {"data set", "arch", "model", "weights", "seed", "active", "test ELBO"}, {}};
   for (const auto& name : names) table.head.push_back(name);
   for (int64_t n : few) table.head.push_back("acc n=" + n_text(n));
   for (const auto& s : scores) {
     const auto& u = s.unit;
-    std::vector<std::string> row = {u.dataset, u.arch, u.model, fixed(u.beta, 2), std::to_string(u.seed_index),
+    std::vector<std::string> row = {u.dataset, u.arch, u.model, u.weights, std::to_string(u.seed_index),
                                     std::to_string(u.stats.value("active_latents", int64_t{0})),
                                     fixed(u.stats.value("test_elbo", std::nan("")), 2)};
     for (const auto& name : names) row.push_back(fixed(value_of(s, name), 3));

@@ -34,7 +34,7 @@ struct DisentanglementUnit {
   std::string dataset;               ///< data set name
   std::string arch;                  ///< architecture
   std::string model;                 ///< model name from the study
-  double beta = 1.0;                 ///< KL weight
+  std::string weights;               ///< the objective's weights in words ("beta 4"; objective_weights_text)
   int64_t seed_index = 0;            ///< VAE seed index
   std::string checkpoint;            ///< its checkpoint.pt
   std::string checkpoint_sha;        ///< SHA-256 of the checkpoint (part of the unit's key)

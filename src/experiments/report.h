@@ -22,6 +22,7 @@ struct VaeReport {
   std::string arch;         ///< architecture
   std::string model;        ///< model name from the study
   double beta = 1.0;        ///< KL weight
+  std::string weights;      ///< the objective's weights in words ("beta 4", "gamma 40"; objective_weights_text)
   int64_t epochs = 0;       ///< epochs trained
   nlohmann::json stats;     ///< last epoch's log line (test_elbo, test_kl, kl_per_latent, ...)
   double seconds = 0;       ///< training wall time recorded in its unit

@@ -577,7 +577,8 @@ std::vector<DisentanglementScore> disentanglement_stage(Run& run, const Plan& pl
   if (run.spec.disentanglement.empty()) return {};
   std::vector<DisentanglementUnit> units;
   for (const auto& v : plan.vaes) {
-    DisentanglementUnit u{v.key, v.label, plan.data[v.data].name, v.arch, v.model->name, v.train.beta, v.seed_index,
+    DisentanglementUnit u{v.key, v.label, plan.data[v.data].name, v.arch, v.model->name,
+                          objective_weights_text(v.train.objective, v.train.beta), v.seed_index,
                           v.checkpoint, v.checkpoint_sha, v.stats, &plan.data[v.data], plan.fingerprints[v.data], {}};
     for (const auto& p : plan.probes) {
       if (p.vae == &v) {
@@ -652,12 +653,13 @@ void figure_stage(Run& run, Plan& plan, const std::vector<ResultRow>& rows, Repo
         vr.arch = arch;
         vr.model = v.model->name;
         vr.beta = v.train.beta;
+        vr.weights = objective_weights_text(v.train.objective, v.train.beta);
         vr.epochs = v.train.epochs;
         vr.stats = v.stats;
         vr.seconds = v.seconds;
         vr.checkpoint = fs::absolute(v.checkpoint).string();
         const std::string stem = dir + "/vae" + std::to_string(names.size() - 1);
-        const std::string title = data.name + " " + arch + " " + v.model->name + ", beta " + number_text(v.train.beta);
+        const std::string title = data.name + " " + arch + " " + v.model->name + ", " + vr.weights;
         const nlohmann::json in = {{"checkpoint", v.checkpoint_sha}};
         vr.traversal = stem + "_traversal.png";
         figure_unit(v.label + " traversal", in, vr.traversal, [&] {

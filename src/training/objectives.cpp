@@ -44,6 +44,21 @@ std::string objective_names_text() {
   return s;
 }
 
+std::string objective_weights_text(const ObjectiveSettings& settings, double beta) {
+  const Objective& o = find_objective(settings.name);
+  std::string s;
+  const auto add = [&](const char* name, double value) {
+    if (!o.uses(name)) return;
+    std::ostringstream v;
+    v << value;
+    s += (s.empty() ? "" : ", ") + std::string(name) + " " + v.str();
+  };
+  add("beta", beta);
+  add("gamma", settings.gamma);
+  add("c_max", settings.c_max);
+  return s.empty() ? o.name : s;
+}
+
 std::string data_parallel_objectives_text() {
   std::string s;
   for (const auto& o : objectives())

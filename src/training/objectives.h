@@ -145,6 +145,11 @@ std::string parameter_range_text(const ParameterRange& range);
 /// throws dvae::Error naming the parameter, the value and the range.
 void check_objective_settings(const ObjectiveSettings& settings);
 
+/// The weights an objective uses, for tables and headings: "beta 4" (beta-vae,
+/// beta-tcvae), "gamma 1000, c_max 25" (annealed-vae), "gamma 40" (factor-vae).
+/// beta is the run's KL (or TC) weight; settings must name a registered objective.
+std::string objective_weights_text(const ObjectiveSettings& settings, double beta);
+
 /// The settings as JSON: {"objective": name, <each parameter the objective uses
 /// other than beta>: value}; beta-vae's is {} (so a beta-VAE's options, and
 /// its run's identity, are those of dvae before objectives had settings).

@@ -233,6 +233,23 @@ double beta_vae_loss(const ObjectiveBatch& b, double beta) {
   return beta_elbo_loss(b.x_logits, b.x, b.mu, b.logvar, beta).loss.item<double>();
 }
 
+// Tables name each objective's own weights: a FactorVAE or a capacity-annealed
+// VAE has no beta to show.
+TEST(Objectives, WeightsTextNamesTheWeightsEachObjectiveUses) {
+  ObjectiveSettings s = default_objective_settings("beta-vae");
+  EXPECT_EQ(objective_weights_text(s, 4.0), "beta 4");
+  s = default_objective_settings("beta-tcvae");
+  EXPECT_EQ(objective_weights_text(s, 6.0), "beta 6");
+  s = default_objective_settings("factor-vae");
+  s.gamma = 40;
+  EXPECT_EQ(objective_weights_text(s, 1.0), "gamma 40");
+  s = default_objective_settings("annealed-vae");
+  s.c_max = 25;
+  EXPECT_EQ(objective_weights_text(s, 1.0), "gamma 1000, c_max 25");
+  s.name = "gan";
+  EXPECT_THROW(objective_weights_text(s, 1.0), Error);
+}
+
 TEST(Objectives, AnnealedWithZeroCapacityAndGammaBetaIsTheBetaVae) {
   Vae vae = tiny_vae();
   const ObjectiveBatch b = forward(*vae, tiny_images(), 4, /*step=*/123);
