@@ -260,16 +260,14 @@ void vae_section(Doc& doc, const ReportData& data) {
   doc.h(2, "What each VAE learned");
   doc.p("The first VAE seed of each model.");
   std::vector<std::vector<std::string>> rows;
-  // An objective's weights as it uses them (a FactorVAE has no beta to show).
-  const auto weights = [](const VaeReport& v) { return v.weights.empty() ? "beta " + fmt(v.beta, 2) : v.weights; };
   for (const auto& v : data.vaes) {
-    rows.push_back({v.dataset + " " + v.arch + " " + v.model, weights(v), std::to_string(v.epochs),
+    rows.push_back({v.dataset + " " + v.arch + " " + v.model, v.weights, std::to_string(v.epochs),
                     fmt(v.stats.value("test_elbo", 0.0), 2), fmt(v.stats.value("test_kl", 0.0), 2),
                     std::to_string(v.stats.value("active_latents", int64_t{0})), fmt(v.seconds)});
   }
   doc.table({"VAE", "weights", "epochs", "test ELBO (nats)", "test KL (nats)", "active latents", "training seconds"}, rows);
   for (const auto& v : data.vaes) {
-    const std::string name = v.dataset + " " + v.arch + " " + v.model + " (" + weights(v) + ")";
+    const std::string name = v.dataset + " " + v.arch + " " + v.model + " (" + v.weights + ")";
     doc.h(3, name);
     doc.figure(v.traversal, "Latent traversals of " + name + ", rows sorted by KL");
     doc.figure(v.kl_chart, "Per-latent KL on the test set, " + name);

@@ -21,7 +21,6 @@ struct VaeReport {
   std::string dataset;      ///< data set name
   std::string arch;         ///< architecture
   std::string model;        ///< model name from the study
-  double beta = 1.0;        ///< KL weight
   std::string weights;      ///< the objective's weights in words ("beta 4", "gamma 40"; objective_weights_text)
   int64_t epochs = 0;       ///< epochs trained
   nlohmann::json stats;     ///< last epoch's log line (test_elbo, test_kl, kl_per_latent, ...)

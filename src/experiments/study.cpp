@@ -652,7 +652,6 @@ void figure_stage(Run& run, Plan& plan, const std::vector<ResultRow>& rows, Repo
         vr.dataset = data.name;
         vr.arch = arch;
         vr.model = v.model->name;
-        vr.beta = v.train.beta;
         vr.weights = objective_weights_text(v.train.objective, v.train.beta);
         vr.epochs = v.train.epochs;
         vr.stats = v.stats;

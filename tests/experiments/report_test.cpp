@@ -80,13 +80,13 @@ TEST(WriteReport, ExploreSectionGivesTheServeCommandForEachDataSetAndArchitectur
     v.model = model;
     v.checkpoint = "/runs/vae/" + arch + "-" + model + "/checkpoint.pt";
     v.stats = nlohmann::json::object();
-    if (arch == "cnn") v.weights = "gamma 40";  // an objective without a beta shows its own weight
+    v.weights = arch == "cnn" ? "gamma 40" : "beta 1";  // an objective without a beta shows its own weight
     d.vaes.push_back(v);
   }
   write_report(d, dir.file("report"));
   const std::string md = read_file(dir.file("report/report.md"));
   EXPECT_NE(md.find("### mnist cnn standard (gamma 40)"), std::string::npos) << md;
-  EXPECT_NE(md.find("### mnist mlp standard (beta 1.00)"), std::string::npos) << md;
+  EXPECT_NE(md.find("### mnist mlp standard (beta 1)"), std::string::npos) << md;
   EXPECT_NE(md.find("## Explore these models"), std::string::npos) << md;
   EXPECT_NE(md.find("dvae serve \\\n    --checkpoint standard=/runs/vae/mlp-standard/checkpoint.pt \\\n    "
                     "--checkpoint 'beta 4=/runs/vae/mlp-beta 4/checkpoint.pt'\n"),
