@@ -4,9 +4,11 @@
 // seconds} on stdout, as training/m2_trainer.h records it.
 //
 //   build/bench/dvae_m2_curve --data mnist --root data --n 10 --trial 0 --epochs E
-//        [--beta B] [--alpha A] [--layers L] [--hidden K] [--labelled-batch B] [--lr LR]
+//        [--beta B] [--alpha A] [--layers L] [--hidden K] [--labelled-batch B] [--lr LR] [--lr-decay D]
 //        [--vae checkpoint.pt (M1+M2)] [--seed S] [--threads T]
 //        [--checkpoint FILE (resumable)]
+//        [--codes DIR (M1+M2 on codes computed elsewhere: DIR/train.f32 and DIR/test.f32,
+//         float32 [N, 2D] rows of D means then D log-variances, in the data set's order)]
 //
 // Run it with OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE, the kernel and
 // wait policy the dvae binary chooses for itself (apps/dvae.cpp, core/runtime.h).
@@ -14,6 +16,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -30,8 +33,8 @@ namespace {
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "dvae_m2_curve: %s (usage: --data NAME --root DIR --n N --trial T --epochs E [--beta B] [--alpha A] "
-               "[--layers L] [--hidden K] [--labelled-batch B] [--lr LR] [--vae CKPT] [--seed S] [--threads T] "
-               "[--checkpoint FILE])\n",
+               "[--layers L] [--hidden K] [--labelled-batch B] [--lr LR] [--lr-decay D] [--vae CKPT] [--seed S] [--threads T] "
+               "[--checkpoint FILE] [--codes DIR])\n",
                why.c_str());
   std::exit(2);
 }
@@ -43,7 +46,7 @@ int main(int argc, char** argv) {
                                           {"--trial", "0"},    {"--epochs", "10"}, {"--beta", "1"},
                                           {"--alpha", "0.1"},  {"--layers", "2"},  {"--vae", ""},
                                           {"--seed", "1"},     {"--threads", "0"}, {"--checkpoint", ""}, {"--hidden", "500"},
-                                          {"--labelled-batch", "100"}, {"--lr", "3e-4"}};
+                                          {"--labelled-batch", "100"}, {"--lr", "3e-4"}, {"--codes", ""}, {"--lr-decay", "1"}};
   for (int i = 1; i < argc; i += 2) {
     if (!a.count(argv[i]) || i + 1 >= argc) usage(std::string("bad argument ") + argv[i]);
     a[argv[i]] = argv[i + 1];
@@ -55,8 +58,38 @@ int main(int argc, char** argv) {
     const auto validation = dvae::protocol_validation(data.train, 100, seed);
     const auto subset = dvae::protocol_subset(data.train, std::stoll(a["--n"]), std::stoll(a["--trial"]), seed, 100);
     dvae::M2Inputs train, test;
-    const bool codes = !a["--vae"].empty();
-    if (codes) {
+    const bool codes = !a["--vae"].empty() || !a["--codes"].empty();
+    if (!a["--codes"].empty()) {
+      // Codes of another implementation's M1 (a reference check): the units are
+      // kept as the study keeps them, by the sd of the training means.
+      const auto read = [&](const std::string& split, const dvae::ImageSet& set) {
+        const std::string path = a["--codes"] + "/" + split + ".f32";
+        std::ifstream f(path, std::ios::binary | std::ios::ate);
+        if (!f) usage("cannot open " + path);
+        const int64_t bytes = f.tellg();
+        const int64_t n = set.size();
+        if (bytes % (n * 8) != 0) usage(path + ": size is not " + std::to_string(n) + " rows of 2D float32 values");
+        auto t = torch::empty({n, bytes / (n * 4)}, torch::kFloat);
+        f.seekg(0);
+        f.read(reinterpret_cast<char*>(t.data_ptr<float>()), bytes);
+        return t;
+      };
+      const auto tr = read("train", data.train), te = read("test", data.test);
+      const int64_t D = tr.size(1) / 2;
+      const auto units = dvae::active_units(tr.narrow(1, 0, D), 0.1);
+      std::fprintf(stderr, "codes %s: %zu of %lld units active\n", a["--codes"].c_str(), units.size(),
+                   static_cast<long long>(D));
+      const auto idx = torch::tensor(units, torch::kLong);
+      const auto as_inputs = [&](const torch::Tensor& f, const dvae::ImageSet& set) {
+        dvae::M2Inputs in;
+        in.x = f.narrow(1, 0, D).index_select(1, idx).contiguous();
+        in.x_logvar = f.narrow(1, D, D).index_select(1, idx).contiguous();
+        in.labels = set.labels.to(torch::kLong).contiguous();
+        return in;
+      };
+      train = as_inputs(tr, data.train);
+      test = as_inputs(te, data.test);
+    } else if (codes) {
       const dvae::LoadedVae m1 = dvae::load_vae(a["--vae"]);
       auto& enc = *m1.vae->encoder();
       const auto units = dvae::active_units(dvae::extract_features(enc, data.train, false), 0.1);
@@ -80,6 +113,7 @@ int main(int argc, char** argv) {
     o.alpha = std::stod(a["--alpha"]);
     o.labelled_batch = std::stoll(a["--labelled-batch"]);
     o.lr = std::stod(a["--lr"]);
+    o.lr_decay = std::stod(a["--lr-decay"]);
     dvae::M2Run run;
     run.seed = seed;
     run.checkpoint = a["--checkpoint"];

@@ -220,6 +220,7 @@ void parse_semi_supervised(Reader& r, const toml::table& t, SemiSupervisedOption
   DVAE_CHECK_USAGE(!t.contains("with_logvar"), r.name("with_logvar"), ": only probe classifiers take it");
   r.integer("epochs", o.train.epochs, 1, 100000);
   r.real("lr", o.train.lr, 0.0, 10.0, true);
+  r.real("lr_decay", o.train.lr_decay, 0.0, 1.0, true);
   r.real("beta", o.train.beta, 0.0, 1e6);
   r.real("alpha", o.train.alpha, 0.0, 1e6);
   r.integer("batch_size", o.train.unlabelled_batch, 1, 1000000);
@@ -610,7 +611,8 @@ std::string study_keys_help() {
     << "  batch_size = 100             minibatch (the effective batch is min(batch, subset))\n"
     << "  with_logvar = false          probe features [mu, logvar] instead of mu\n"
     << "  encoders = [\"standard\"]      probe and m1m2: only these models' encoders (default: every model)\n"
-    << "  M2 kinds (m2, m1m2): epochs = 100 (passes over the unlabelled images), lr = 0.0003, beta = 1 (z-KL\n"
+    << "  M2 kinds (m2, m1m2): epochs = 100 (passes over the unlabelled images), lr = 0.0003 (of epoch 1),\n"
+    << "    lr_decay = 1 (lr multiplied by it after every epoch, in (0, 1]), beta = 1 (z-KL\n"
     << "    weight), alpha = 0.1 (classification weight alpha * N / N_labelled per labelled image), batch_size = 100\n"
     << "    (unlabelled per batch), labelled_batch = 100, hidden = 500, hidden_layers = 2, z_dim = 50,\n"
     << "    trunk = \"mlp\" | \"cnn\" (m2: the CNN encoder as q(y|x), q(z|x,y) trunk), eval_every = 1 (epochs\n"

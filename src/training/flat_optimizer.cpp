@@ -149,6 +149,11 @@ void FlatOptimizer::bind() {
 
 void FlatOptimizer::zero_grad() { flat_grad_.zero_(); }
 
+void FlatOptimizer::set_lr(double lr) {
+  DVAE_CHECK(lr > 0 && std::isfinite(lr), "optimizer: learning rate ", lr, ", expected a finite number > 0");
+  options_.lr = lr;
+}
+
 void FlatOptimizer::step() {
   torch::NoGradGuard no_grad;
   ++steps_;

@@ -44,8 +44,10 @@ class FlatOptimizer {
   void step();
   /// Number of steps taken (restored by load).
   int64_t steps() const { return steps_; }
-  /// The options given at construction.
+  /// The options given at construction (lr as last set by set_lr).
   const FlatOptimizerOptions& options() const { return options_; }
+  /// The learning rate of the following steps (a schedule's; > 0, throws dvae::Error otherwise).
+  void set_lr(double lr);
   /// The flat parameter buffer [P].
   const torch::Tensor& flat_params() const { return flat_; }
   /// The flat gradient buffer [P].

@@ -77,14 +77,20 @@ void check_m2_resumable(const CheckpointMeta& meta, const std::string& path, con
 
 }  // namespace
 
+double m2_epoch_lr(const M2TrainOptions& o, int64_t epoch) {
+  return o.lr * std::pow(o.lr_decay, static_cast<double>(epoch - 1));
+}
+
 nlohmann::json m2_train_options_to_json(const M2TrainOptions& o) {
-  return {{"lr", o.lr},
-          {"beta", o.beta},
-          {"alpha", o.alpha},
-          {"unlabelled_batch", o.unlabelled_batch},
-          {"labelled_batch", o.labelled_batch},
-          {"eval_every", o.eval_every},
-          {"weighting", "J/N"}};  // m2_weights(); checkpoints of the earlier alpha * N / N_l weighting are refused
+  nlohmann::json j = {{"lr", o.lr},
+                      {"beta", o.beta},
+                      {"alpha", o.alpha},
+                      {"unlabelled_batch", o.unlabelled_batch},
+                      {"labelled_batch", o.labelled_batch},
+                      {"eval_every", o.eval_every},
+                      {"weighting", "J/N"}};  // m2_weights(); checkpoints of the earlier alpha * N / N_l weighting are refused
+  if (o.lr_decay != 1.0) j["lr_decay"] = o.lr_decay;  // absent = constant, as checkpoints written before the key
+  return j;
 }
 
 nlohmann::json m2_epoch_to_json(const M2EpochRecord& r) {
@@ -131,6 +137,7 @@ M2Fit train_m2(const M2Options& model, const M2Inputs& train, const torch::Tenso
              o.eval_every, ", expected positive epochs and batch sizes and eval_every >= 0");
   DVAE_CHECK(o.lr > 0 && o.beta >= 0 && o.alpha >= 0, "M2: lr ", o.lr, ", beta ", o.beta, ", alpha ", o.alpha,
              ", expected lr > 0, beta >= 0, alpha >= 0");
+  DVAE_CHECK(o.lr_decay > 0 && o.lr_decay <= 1, "M2: lr_decay ", o.lr_decay, ", expected a number in (0, 1]");
   DVAE_CHECK(labelled.defined() && labelled.numel() > 0, "M2: empty labelled subset, expected at least one index");
   DVAE_CHECK(unlabelled.defined() && unlabelled.numel() > 0, "M2: no unlabelled images, expected at least one");
   const auto t_start = M2Clock::now();
@@ -191,6 +198,7 @@ M2Fit train_m2(const M2Options& model, const M2Inputs& train, const torch::Tenso
     std::iota(l_order.begin(), l_order.end(), 0);
     lab_rng.shuffle(l_order);
     size_t l_next = 0;
+    adam.set_lr(m2_epoch_lr(o, epoch));
     M2EpochRecord rec;
     rec.epoch = epoch;
     for (int64_t b = 0; b < batches; ++b) {

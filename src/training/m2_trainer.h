@@ -30,7 +30,8 @@ namespace dvae {
 /// How M2 is trained; defaults follow nips14-ssl where it applies.
 struct M2TrainOptions {
   int64_t epochs = 100;           ///< passes over the unlabelled images (default 100)
-  double lr = 3e-4;               ///< Adam learning rate (nips14-ssl: 3e-4)
+  double lr = 3e-4;               ///< Adam learning rate of epoch 1 (nips14-ssl: 3e-4)
+  double lr_decay = 1.0;          ///< the learning rate is multiplied by this after every epoch (1: constant), m2_epoch_lr()
   double beta = 1.0;              ///< weight of KL(q(z|x,y) || p(z)) (1 = Kingma's M2)
   double alpha = 0.1;             ///< classification weight against one image's bound (Kingma's alpha N / N; 0.1), see m2_weights()
   int64_t unlabelled_batch = 100; ///< unlabelled images per batch (default 100)
@@ -38,6 +39,10 @@ struct M2TrainOptions {
   int64_t eval_every = 1;         ///< epochs between validation/test evaluations (the last epoch always)
   int64_t eval_batch = 1000;      ///< inference batch
 };
+
+/// The learning rate of 1-based epoch: lr * lr_decay^(epoch - 1) (depends on the epoch only, so a resumed run
+/// continues the schedule).
+double m2_epoch_lr(const M2TrainOptions& options, int64_t epoch);
 
 /// train_options as the JSON that checkpoints compare (everything but epochs).
 nlohmann::json m2_train_options_to_json(const M2TrainOptions& options);

@@ -114,6 +114,7 @@ beta = 4
 alpha = 0.2
 epochs = 7
 lr = 0.001
+lr_decay = 0.95
 hidden_layers = 1
 z_dim = 20
 trunk = "cnn"
@@ -130,6 +131,8 @@ encoders = "m1"
   EXPECT_EQ(m2.train.alpha, 0.2);
   EXPECT_EQ(m2.train.epochs, 7);
   EXPECT_EQ(m2.train.lr, 0.001);
+  EXPECT_EQ(m2.train.lr_decay, 0.95);
+  EXPECT_EQ(s.classifiers[2].semi.train.lr_decay, 1.0);  // constant unless asked
   EXPECT_EQ(m2.hidden_layers, 1);
   EXPECT_EQ(m2.z_dim, 20);
   EXPECT_EQ(m2.trunk, "cnn");
@@ -143,6 +146,8 @@ encoders = "m1"
                            "[[classifiers]]\nname = \"m\"\nkind = \"m2\"\n";
   EXPECT_NE(error_of(head + "beta = -1\n").find("classifiers[1].beta"), std::string::npos);
   EXPECT_NE(error_of(head + "hidden_layers = 0\n").find("classifiers[1].hidden_layers"), std::string::npos);
+  EXPECT_NE(error_of(head + "lr_decay = 0\n").find("classifiers[1].lr_decay"), std::string::npos);
+  EXPECT_NE(error_of(head + "lr_decay = 1.5\n").find("classifiers[1].lr_decay"), std::string::npos);
   EXPECT_NE(error_of(head + "trunk = \"rnn\"\n").find("classifiers[1].trunk"), std::string::npos);
   EXPECT_NE(error_of(head + "with_logvar = true\n").find("only probe"), std::string::npos);
   EXPECT_NE(error_of(head + "encoders = [\"a\"]\n").find("only classifiers on an encoder"), std::string::npos);

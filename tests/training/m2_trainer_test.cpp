@@ -121,10 +121,46 @@ TEST(M2Trainer, MismatchedCheckpointIsAOneLineError) {
   expect_one_line_error([&] { toy.fit(ckpt, 2, "another subset"); }, "another subset");
 }
 
+TEST(M2Trainer, LearningRateDecaysGeometricallyPerEpoch) {
+  M2TrainOptions o;
+  o.lr = 1e-3;
+  EXPECT_DOUBLE_EQ(m2_epoch_lr(o, 1), 1e-3);
+  EXPECT_DOUBLE_EQ(m2_epoch_lr(o, 50), 1e-3);  // lr_decay 1: constant
+  o.lr_decay = 0.5;
+  EXPECT_DOUBLE_EQ(m2_epoch_lr(o, 1), 1e-3);
+  EXPECT_DOUBLE_EQ(m2_epoch_lr(o, 2), 5e-4);
+  EXPECT_DOUBLE_EQ(m2_epoch_lr(o, 4), 1.25e-4);
+  // Absent from the options JSON at 1 (so earlier checkpoints still resume), present otherwise.
+  EXPECT_FALSE(m2_train_options_to_json(M2TrainOptions{}).contains("lr_decay"));
+  EXPECT_DOUBLE_EQ(m2_train_options_to_json(o).at("lr_decay").get<double>(), 0.5);
+}
+
+TEST(M2Trainer, DecayingRunChangesTrainingAndResumesBitIdentically) {
+  Toy toy;
+  Toy decaying = toy;
+  decaying.options.lr_decay = 0.5;
+  const M2Fit constant = toy.fit("", 3);
+  const M2Fit straight = decaying.fit("", 3);
+  EXPECT_EQ(straight.curve[0].loss, constant.curve[0].loss);  // epoch 1 runs at lr in both
+  EXPECT_NE(straight.curve[2].loss, constant.curve[2].loss);
+  test::TempDir dir;
+  const std::string ckpt = dir.file("m2.pt");
+  decaying.fit(ckpt, 1);
+  expect_one_line_error([&] { toy.fit(ckpt, 3); }, "checkpoint trained with");  // another schedule
+  const M2Fit resumed = decaying.fit(ckpt, 3);
+  for (size_t e = 0; e < 3; ++e) EXPECT_EQ(resumed.curve[e].loss, straight.curve[e].loss) << "epoch " << e + 1;
+  EXPECT_TRUE(torch::equal(resumed.test_predictions, straight.test_predictions));
+}
+
 TEST(M2Trainer, BadOptionsAreErrors) {
   Toy toy;
   toy.options.labelled_batch = 0;
   EXPECT_THROW(toy.fit("", 1), Error);
+  for (double decay : {0.0, -0.5, 1.5}) {
+    Toy bad;
+    bad.options.lr_decay = decay;
+    expect_one_line_error([&] { bad.fit("", 1); }, "lr_decay");
+  }
   Toy empty;
   empty.labelled = torch::empty({0}, torch::kLong);
   EXPECT_THROW(empty.fit("", 1), Error);
