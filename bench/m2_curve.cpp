@@ -79,16 +79,8 @@ int main(int argc, char** argv) {
       const auto units = dvae::active_units(tr.narrow(1, 0, D), 0.1);
       std::fprintf(stderr, "codes %s: %zu of %lld units active\n", a["--codes"].c_str(), units.size(),
                    static_cast<long long>(D));
-      const auto idx = torch::tensor(units, torch::kLong);
-      const auto as_inputs = [&](const torch::Tensor& f, const dvae::ImageSet& set) {
-        dvae::M2Inputs in;
-        in.x = f.narrow(1, 0, D).index_select(1, idx).contiguous();
-        in.x_logvar = f.narrow(1, D, D).index_select(1, idx).contiguous();
-        in.labels = set.labels.to(torch::kLong).contiguous();
-        return in;
-      };
-      train = as_inputs(tr, data.train);
-      test = as_inputs(te, data.test);
+      train = dvae::code_inputs_from(tr, data.train.labels, units);
+      test = dvae::code_inputs_from(te, data.test.labels, units);
     } else if (codes) {
       const dvae::LoadedVae m1 = dvae::load_vae(a["--vae"]);
       auto& enc = *m1.vae->encoder();

@@ -117,15 +117,18 @@ std::vector<int64_t> active_units(const torch::Tensor& mu, double threshold) {
   return keep;
 }
 
-M2Inputs code_inputs(EncoderImpl& encoder, const ImageSet& set, const std::vector<int64_t>& units, int64_t batch) {
-  const auto f = extract_features(encoder, set, /*with_logvar=*/true, batch);  // [N,2D]
+M2Inputs code_inputs_from(const torch::Tensor& f, const torch::Tensor& labels, const std::vector<int64_t>& units) {
   const int64_t D = f.size(1) / 2;
   const auto idx = torch::tensor(units, torch::kLong);
   M2Inputs in;
   in.x = f.narrow(1, 0, D).index_select(1, idx).contiguous();       // [N,D'] means
   in.x_logvar = f.narrow(1, D, D).index_select(1, idx).contiguous();  // [N,D'] log-variances
-  in.labels = set.labels.to(torch::kLong).contiguous();
+  in.labels = labels.to(torch::kLong).contiguous();
   return in;
+}
+
+M2Inputs code_inputs(EncoderImpl& encoder, const ImageSet& set, const std::vector<int64_t>& units, int64_t batch) {
+  return code_inputs_from(extract_features(encoder, set, /*with_logvar=*/true, batch), set.labels, units);  // [N,2D]
 }
 
 torch::Tensor unlabelled_rows(int64_t train_size, const torch::Tensor& labelled, const torch::Tensor& validation) {

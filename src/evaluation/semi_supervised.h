@@ -43,6 +43,11 @@ M2Inputs pixel_inputs(const ImageSet& set);
 /// (nips14-ssl drops M1's inactive units the same way); all units when none does.
 std::vector<int64_t> active_units(const torch::Tensor& mu, double threshold);
 
+/// M2 inputs from codes features float [N,2D] (D means, then D log-variances), restricted to units:
+/// x = mu, x_logvar = logvar [N,|units|], with labels (int64 [N]).
+M2Inputs code_inputs_from(const torch::Tensor& features, const torch::Tensor& labels,
+                          const std::vector<int64_t>& units);
+
 /// Codes of set through a frozen encoder, restricted to units: x = mu, x_logvar = logvar [N,|units|].
 M2Inputs code_inputs(EncoderImpl& encoder, const ImageSet& set, const std::vector<int64_t>& units,
                      int64_t batch = 1000);
