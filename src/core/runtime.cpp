@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <link.h>
 
+#include <atomic>
 #include <chrono>
 #include <cctype>
 #include <climits>
@@ -216,6 +217,20 @@ double addmm_slowdown(int threads) {
   }
   at::set_num_threads(before);
   return biased / plain;
+}
+
+int parallel_for_threads_used(int threads) {
+  const int before = at::get_num_threads();
+  at::set_num_threads(threads);
+  std::vector<std::atomic<int>> ran(static_cast<size_t>(threads));
+  at::parallel_for(0, 64 * static_cast<int64_t>(threads), 1, [&](int64_t, int64_t) {
+    const int t = at::get_thread_num();
+    if (t >= 0 && t < threads) ran[static_cast<size_t>(t)].store(1);
+  });
+  at::set_num_threads(before);
+  int used = 0;
+  for (const auto& r : ran) used += r.load();
+  return used;
 }
 
 torch::Device resolve_device(const std::string& name) {

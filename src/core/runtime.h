@@ -57,6 +57,12 @@ double sgemm_gflops(int64_t n, int repeats);
 /// default wait policy). Takes a few tens of milliseconds.
 double addmm_slowdown(int threads);
 
+// How many distinct threads run the chunks of an at::parallel_for called from
+// dvae's own code on `threads` intra-op threads (LibTorch's setting is restored).
+// Below `threads` when dvae was built without LibTorch's OpenMP flag: the header
+// template then runs every chunk on the calling thread.
+int parallel_for_threads_used(int threads);
+
 /// Resolves "auto" | "cpu" | "cuda" | "cuda:K" to a device; throws dvae::UsageError
 /// naming --device when CUDA is asked for but not usable.
 torch::Device resolve_device(const std::string& name);
