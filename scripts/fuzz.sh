@@ -23,19 +23,20 @@ for t in "${targets[@]}"; do
   fi
 done
 have_libfuzzer() {
-  command -v clang++ >/dev/null && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1
+  command -v clang++ >/dev/null && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 &&
+    ls /usr/lib/llvm-*/lib/libomp.so >/dev/null 2>&1  # clang's OpenMP (dvae compiles with -fopenmp)
 }
 if ! have_libfuzzer; then
   # scripts/setup.sh installs what the normal build needs; libFuzzer's runtime
   # (Debian 12: libclang-rt-14-dev, through libclang-rt-dev) is installed here.
   sudo=(); if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
-  echo "fuzz.sh: installing clang and libFuzzer's runtime (apt-get install clang libclang-rt-dev)"
+  echo "fuzz.sh: installing clang and libFuzzer's and OpenMP's runtimes (apt-get install clang libclang-rt-dev libomp-dev)"
   if ! command -v apt-get >/dev/null ||
-     ! { "${sudo[@]}" apt-get install -y --no-install-recommends clang libclang-rt-dev >/dev/null ||
+     ! { "${sudo[@]}" apt-get install -y --no-install-recommends clang libclang-rt-dev libomp-dev >/dev/null ||
          { "${sudo[@]}" apt-get update >/dev/null &&
-           "${sudo[@]}" apt-get install -y --no-install-recommends clang libclang-rt-dev >/dev/null; }; } ||
+           "${sudo[@]}" apt-get install -y --no-install-recommends clang libclang-rt-dev libomp-dev >/dev/null; }; } ||
      ! have_libfuzzer; then
-    echo "error: libFuzzer needs clang and its runtimes, and installing them failed: apt-get install clang libclang-rt-dev" >&2
+    echo "error: libFuzzer needs clang and its runtimes, and installing them failed: apt-get install clang libclang-rt-dev libomp-dev" >&2
     exit 1
   fi
 fi
