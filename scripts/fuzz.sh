@@ -30,13 +30,14 @@ if ! have_libfuzzer; then
   # scripts/setup.sh installs what the normal build needs; libFuzzer's runtime
   # (Debian 12: libclang-rt-14-dev, through libclang-rt-dev) is installed here.
   sudo=(); if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
-  echo "fuzz.sh: installing clang and libFuzzer's and OpenMP's runtimes (apt-get install clang libclang-rt-dev libomp-dev)"
+  pkgs=(clang libclang-rt-dev libomp-dev)
+  echo "fuzz.sh: installing clang and libFuzzer's and OpenMP's runtimes (apt-get install ${pkgs[*]})"
   if ! command -v apt-get >/dev/null ||
-     ! { "${sudo[@]}" apt-get install -y --no-install-recommends clang libclang-rt-dev libomp-dev >/dev/null ||
+     ! { "${sudo[@]}" apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null ||
          { "${sudo[@]}" apt-get update >/dev/null &&
-           "${sudo[@]}" apt-get install -y --no-install-recommends clang libclang-rt-dev libomp-dev >/dev/null; }; } ||
+           "${sudo[@]}" apt-get install -y --no-install-recommends "${pkgs[@]}" >/dev/null; }; } ||
      ! have_libfuzzer; then
-    echo "error: libFuzzer needs clang and its runtimes, and installing them failed: apt-get install clang libclang-rt-dev libomp-dev" >&2
+    echo "error: libFuzzer needs clang and its runtimes, and installing them failed: apt-get install ${pkgs[*]}" >&2
     exit 1
   fi
 fi

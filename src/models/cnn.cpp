@@ -37,12 +37,12 @@ CnnEncoderImpl::CnnEncoderImpl(const CnnOptions& options) : options_(options) {
 Posterior CnnEncoderImpl::encode(const torch::Tensor& x) {
   // relu(max_pool(h)) is max_pool(relu(h)) exactly (relu is monotone; where a window's
   // maximum is <= 0 both give 0 and a zero gradient) on a quarter of the elements.
-  auto h = conv1_->forward(x);                        // [B,1,28,28] -> [B,32,24,24]
-  h = torch::relu(torch::max_pool2d(h, 2, 2));        // [B,32,24,24] -> [B,32,12,12]
-  h = conv2_->forward(h);                             // [B,32,12,12] -> [B,64,8,8]
-  h = torch::relu(torch::max_pool2d(h, 2, 2));        // [B,64,8,8] -> [B,64,4,4]
-  h = h.flatten(1);                          // [B,64,4,4] -> [B,1024]
-  h = torch::relu(fc_->forward(h));          // [B,1024] -> [B,F]
+  auto h = conv1_->forward(x);                  // [B,1,28,28] -> [B,32,24,24]
+  h = torch::relu(torch::max_pool2d(h, 2, 2));  // [B,32,24,24] -> [B,32,12,12]
+  h = conv2_->forward(h);                       // [B,32,12,12] -> [B,64,8,8]
+  h = torch::relu(torch::max_pool2d(h, 2, 2));  // [B,64,8,8] -> [B,64,4,4]
+  h = h.flatten(1);                             // [B,64,4,4] -> [B,1024]
+  h = torch::relu(fc_->forward(h));             // [B,1024] -> [B,F]
   return {mu_head_->forward(h), logvar_head_->forward(h)};  // [B,F] -> 2 x [B,D]
 }
 

@@ -24,8 +24,6 @@ std::string sgemm_library() {
   return std::filesystem::canonical(where.dli_fname).string();
 }
 
-// Also the probe that NamesBlisWhenBlisProvidesSgemm runs in a child process:
-// it prints what blas_info() says on one line.
 // at::parallel_for is a header template: dvae's fused optimiser and elementwise
 // kernels run on every intra-op thread only when dvae is compiled with LibTorch's
 // OpenMP flag (without it, each ran on one thread while the others spun).
@@ -35,6 +33,8 @@ TEST(ParallelFor, DvaesOwnLoopsRunOnEveryIntraOpThread) {
   EXPECT_EQ(parallel_for_threads_used(1), 1);
 }
 
+// Also the probe that NamesBlisWhenBlisProvidesSgemm runs in a child process:
+// it prints what blas_info() says on one line.
 TEST(BlasInfo, NamesTheLibraryThatDefinesSgemm) {
   const BlasInfo blas = blas_info();
   std::cout << "probe vendor=" << blas.vendor << " library=" << blas.library << "\n";
