@@ -4,14 +4,19 @@
 // seconds} on stdout, as training/m2_trainer.h records it.
 //
 //   build/bench/dvae_m2_curve --data mnist --root data --n 10 --trial 0 --epochs E
-//        [--beta B] [--alpha A] [--layers L] [--hidden K] [--labelled-batch B] [--lr LR] [--lr-decay D]
+//        [--beta B] [--alpha A] [--layers L] [--hidden K] [--batch U] [--labelled-batch B] [--lr LR] [--lr-decay D]
 //        [--vae checkpoint.pt (M1+M2)] [--seed S] [--threads T]
 //        [--checkpoint FILE (resumable)]
 //        [--codes DIR (M1+M2 on codes computed elsewhere: DIR/train.f32 and DIR/test.f32,
 //         float32 [N, 2D] rows of D means then D log-variances, in the data set's order)]
 //
-// Run it with OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE, the kernel and
-// wait policy the dvae binary chooses for itself (apps/dvae.cpp, core/runtime.h).
+// --batch is the unlabelled images per step (default 100), --labelled-batch the
+// labelled ones (nips14-ssl's 100-label run: --batch 500 --labelled-batch 1).
+//
+// Run it with the OpenBLAS kernel and wait policy the dvae binary chooses for
+// itself on this CPU (apps/dvae.cpp): `build/dvae info` prints them (its "blas
+// kernel" line, and OMP_WAIT_POLICY=PASSIVE where its kernel-choice line says
+// dvae sets it); set OPENBLAS_CORETYPE=SkylakeX only where that line names it.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -33,7 +38,7 @@ namespace {
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "dvae_m2_curve: %s (usage: --data NAME --root DIR --n N --trial T --epochs E [--beta B] [--alpha A] "
-               "[--layers L] [--hidden K] [--labelled-batch B] [--lr LR] [--lr-decay D] [--vae CKPT] [--seed S] [--threads T] "
+               "[--layers L] [--hidden K] [--batch U] [--labelled-batch B] [--lr LR] [--lr-decay D] [--vae CKPT] [--seed S] [--threads T] "
                "[--checkpoint FILE] [--codes DIR])\n",
                why.c_str());
   std::exit(2);
@@ -46,7 +51,7 @@ int main(int argc, char** argv) {
                                           {"--trial", "0"},    {"--epochs", "10"}, {"--beta", "1"},
                                           {"--alpha", "0.1"},  {"--layers", "2"},  {"--vae", ""},
                                           {"--seed", "1"},     {"--threads", "0"}, {"--checkpoint", ""}, {"--hidden", "500"},
-                                          {"--labelled-batch", "100"}, {"--lr", "3e-4"}, {"--codes", ""}, {"--lr-decay", "1"}};
+                                          {"--labelled-batch", "100"}, {"--batch", "100"}, {"--lr", "3e-4"}, {"--codes", ""}, {"--lr-decay", "1"}};
   for (int i = 1; i < argc; i += 2) {
     if (!a.count(argv[i]) || i + 1 >= argc) usage(std::string("bad argument ") + argv[i]);
     a[argv[i]] = argv[i + 1];
@@ -104,6 +109,7 @@ int main(int argc, char** argv) {
     o.beta = std::stod(a["--beta"]);
     o.alpha = std::stod(a["--alpha"]);
     o.labelled_batch = std::stoll(a["--labelled-batch"]);
+    o.unlabelled_batch = std::stoll(a["--batch"]);
     o.lr = std::stod(a["--lr"]);
     o.lr_decay = std::stod(a["--lr-decay"]);
     dvae::M2Run run;
