@@ -2,10 +2,13 @@
 // convolutions and matrix products (CNN) of one step of the paper's VAEs at
 // batch 100, timed alone through LibTorch at the same shapes, layouts and
 // thread count, with nothing else (no activations, loss, batch norm, pooling or
-// optimiser). No implementation of the step can run faster than this on the
-// same BLAS; bench/run_benchmarks.py sets dvae's images/s beside it.
+// optimiser); "supervised" is the supervised baseline's step on the MLP
+// (evaluation/supervised_step.cpp: the encoder 784-500-500-10 and the linear
+// head 10-10). No implementation of the step can run faster than this on the
+// same BLAS; bench/run_benchmarks.py sets dvae's images/s beside it, and bounds
+// the MLP paper preset's wall time with the mlp and supervised figures.
 //
-//   build/bench/dvae_step_bound --arch mlp|cnn --threads N [--steps S] [--gemm blas|onednn]
+//   build/bench/dvae_step_bound --arch mlp|cnn|supervised --threads N [--steps S] [--gemm blas|onednn]
 //
 // The MLP's products go through core/gemm.h's gemm_out, as the step issues them,
 // on the backend --gemm names (default: dvae's rule for this CPU). Prints one JSON
@@ -29,7 +32,7 @@ namespace {
 constexpr int64_t kBatch = 100;
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr, "dvae_step_bound: %s (usage: --arch mlp|cnn --threads N [--steps S] [--gemm blas|onednn])\n",
+  std::fprintf(stderr, "dvae_step_bound: %s (usage: --arch mlp|cnn|supervised --threads N [--steps S] [--gemm blas|onednn])\n",
                why.c_str());
   std::exit(2);
 }
@@ -77,6 +80,40 @@ std::function<void()> mlp_products(double& flop) {
     dvae::gemm_out(t.gwlv, t.dlv.t(), t.a2);
     dvae::gemm_out(t.dk2, t.dmu, t.wmu);
     dvae::gemm_out(t.dk2, t.dlv, t.wlv, /*accumulate=*/true);
+    dvae::gemm_out(t.gw2, t.dk2.t(), t.a1);
+    dvae::gemm_out(t.dk1, t.dk2, t.w2);
+    dvae::gemm_out(t.gw1, t.dk1.t(), t.x);
+  };
+}
+
+// The supervised baseline's step on the MLP exactly as evaluation/supervised_step.cpp
+// issues its products (B = 100, P = 784, K = 500, D = 10 encoder outputs, C = 10
+// classes, the paper's head without a hidden layer).
+std::function<void()> supervised_products(double& flop) {
+  const int64_t B = kBatch, P = 784, K = 500, D = 10, C = 10;
+  struct State {
+    torch::Tensor x, w1, w2, wmu, wout, a1, a2, mu, logits, dlogits, dmu, dk2, dk1, gw1, gw2, gwmu, gwout;
+  };
+  auto s = std::make_shared<State>();
+  s->x = torch::rand({B, P});
+  s->w1 = rnd({K, P}), s->w2 = rnd({K, K}), s->wmu = rnd({D, K}), s->wout = rnd({C, D});
+  s->a1 = rnd({B, K}), s->a2 = rnd({B, K}), s->mu = rnd({B, D}), s->logits = rnd({B, C});
+  s->dlogits = rnd({B, C}), s->dmu = rnd({B, D}), s->dk2 = rnd({B, K}), s->dk1 = rnd({B, K});
+  s->gw1 = rnd({K, P}), s->gw2 = rnd({K, K}), s->gwmu = rnd({D, K}), s->gwout = rnd({C, D});
+  // Forward 4 products, backward 7 (dX of the first layer is not needed).
+  const double macs_forward = P * K + K * K + K * D + D * C;
+  const double macs_backward = 2 * C * D + 2 * D * K + 2 * K * K + K * P;
+  flop = 2.0 * B * (macs_forward + macs_backward);
+  return [s] {
+    auto& t = *s;
+    dvae::gemm_out(t.a1, t.x, t.w1.t());
+    dvae::gemm_out(t.a2, t.a1, t.w2.t());
+    dvae::gemm_out(t.mu, t.a2, t.wmu.t());
+    dvae::gemm_out(t.logits, t.mu, t.wout.t());
+    dvae::gemm_out(t.gwout, t.dlogits.t(), t.mu);
+    dvae::gemm_out(t.dmu, t.dlogits, t.wout);
+    dvae::gemm_out(t.gwmu, t.dmu.t(), t.a2);
+    dvae::gemm_out(t.dk2, t.dmu, t.wmu);
     dvae::gemm_out(t.gw2, t.dk2.t(), t.a1);
     dvae::gemm_out(t.dk1, t.dk2, t.w2);
     dvae::gemm_out(t.gw1, t.dk1.t(), t.x);
@@ -156,15 +193,17 @@ int main(int argc, char** argv) {
       usage("unknown option " + a);
     }
   }
-  if (arch != "mlp" && arch != "cnn") usage("--arch '" + arch + "', expected mlp or cnn");
+  if (arch != "mlp" && arch != "cnn" && arch != "supervised")
+    usage("--arch '" + arch + "', expected mlp, cnn or supervised");
   if (threads < 1 || threads > 1024) usage("--threads, expected 1..1024");
-  if (steps == 0) steps = arch == "mlp" ? 600 : 40;
+  const bool cnn = arch == "cnn";
+  if (steps == 0) steps = cnn ? 40 : arch == "mlp" ? 600 : 1200;
   if (steps < 1) usage("--steps, expected >= 1");
   at::set_num_threads(threads);
   torch::manual_seed(1);
   double flop = 0;
-  const auto step = arch == "mlp" ? mlp_products(flop) : cnn_products(flop);
-  for (int i = 0; i < (arch == "mlp" ? 50 : 5); ++i) step();  // warm-up
+  const auto step = cnn ? cnn_products(flop) : arch == "mlp" ? mlp_products(flop) : supervised_products(flop);
+  for (int i = 0; i < (cnn ? 5 : 50); ++i) step();  // warm-up
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) step();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / steps;

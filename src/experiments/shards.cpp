@@ -48,7 +48,9 @@ MetricPairs checked_disentanglement(const ResultsDb& db, const std::string& dir,
   }
   const MetricPairs table = db.disentanglement(vae);
   for (const auto& [name, value] : values) {
-    const auto it = std::find_if(table.begin(), table.end(), [&](const auto& t) { return t.first == name; });
+    // A named copy: a lambda may not capture a structured binding before C++20 (clang refuses it).
+    const std::string& wanted = name;
+    const auto it = std::find_if(table.begin(), table.end(), [&](const auto& t) { return t.first == wanted; });
     DVAE_CHECK(it != table.end() && (it->second == value || (std::isnan(it->second) && std::isnan(value))), what,
                ": ", name, " is ", value, " in the record but ",
                it == table.end() ? std::string("absent") : std::to_string(it->second),
