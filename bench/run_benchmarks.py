@@ -30,9 +30,9 @@ Measures, on this machine:
      (`dvae reproduce --preset paper --arch mlp`, about 8-15 minutes on 2 cores)
      against issue 12's 10-minute target and against its own bound, from the
      study's resolved config.json and step bounds timed in the same run: every
-     training image through its step's products at the 1-thread bound on each
-     core (a core is most productive on one thread), and no job faster than
-     its 2-thread bound. No schedule of these steps on this machine's BLAS can
+     training image through its step's products, each core at the better of
+     its 1-thread bound and half the 2-thread one, and no job faster than its
+     2-thread bound. No schedule of these steps on this machine's BLAS can
      finish the preset sooner.
 """
 import argparse
