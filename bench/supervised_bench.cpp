@@ -3,7 +3,11 @@
 // (evaluation/supervised_step.h) against LibTorch autograd, interleaved
 // (A B A B ...) in one process at the same thread count. Not a test.
 //
-//   build/bench/dvae_supervised_bench [--threads N] [--steps S] [--reps R] [--gemm blas|onednn]
+//   build/bench/dvae_supervised_bench [--threads N] [--steps S] [--reps R] [--gemm blas|onednn] [--inference]
+//
+// --inference times the validation and test passes instead (train_supervised's
+// evaluation batch of 1000 images, S passes): the hand-written step's logits()
+// against net->forward under NoGradGuard, as the CNN and --autograd run them.
 //
 // --gemm sets the hand-written step's matrix-product backend (core/gemm.h;
 // default: dvae's rule for this CPU); the autograd variant always runs LibTorch's.
@@ -34,7 +38,7 @@ namespace {
 constexpr int64_t kBatch = 100;
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr, "dvae_supervised_bench: %s (usage: [--threads N] [--steps S] [--reps R] [--gemm blas|onednn])\n",
+  std::fprintf(stderr, "dvae_supervised_bench: %s (usage: [--threads N] [--steps S] [--reps R] [--gemm blas|onednn] [--inference])\n",
                why.c_str());
   std::exit(2);
 }
@@ -83,6 +87,38 @@ Rate time_variant(bool hand, int64_t steps) {
   return {images / s, images / (cpu_seconds() - c0)};
 }
 
+// Images/s of `passes` forward passes over 1000 MNIST-like images (after 2
+// warm-up passes), hand-written (SupervisedMlpStep::logits) or net->forward.
+Rate time_inference(bool hand, int64_t passes) {
+  constexpr int64_t kEval = 1000;
+  torch::manual_seed(1);
+  const dvae::ModelOptions model;
+  dvae::SupervisedClassifier net(model, 0, 10);
+  dvae::FlatOptimizer adam(net->parameters(), {});
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = torch::rand({kEval, 1, 28, 28}).sub_(0.8).clamp_min_(0).mul_(5).clamp_max_(1);
+  dvae::SupervisedMlpStep step(*net, model, kEval);
+  auto out = torch::empty({kEval, 10});
+  double sink = 0;
+  const auto one = [&] {
+    if (hand) {
+      step.logits(x, out);
+      sink += out[0][0].item<double>();
+    } else {
+      sink += net->forward(x)[0][0].item<double>();
+    }
+  };
+  for (int i = 0; i < 2; ++i) one();
+  const auto t0 = std::chrono::steady_clock::now();
+  const double c0 = cpu_seconds();
+  for (int64_t i = 0; i < passes; ++i) one();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double images = static_cast<double>(passes * kEval);
+  if (sink == 12345.678) std::printf("#\n");  // keeps the passes observable
+  return {images / s, images / (cpu_seconds() - c0)};
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -94,8 +130,13 @@ int main(int argc, char** argv) {
   int threads = 1;
   int64_t steps = 300;
   int reps = 3;
+  bool inference = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--inference") {
+      inference = true;
+      continue;
+    }
     if (i + 1 >= argc) usage(a + ": missing value");
     const std::string v = argv[++i];
     if (a == "--threads") {
@@ -122,10 +163,10 @@ int main(int argc, char** argv) {
   for (int r = 0; r < reps; ++r) {
     Rate ips[2];
     for (int hand = 0; hand < 2; ++hand) {
-      ips[hand] = time_variant(hand == 1, steps);
-      std::printf("{\"variant\":\"%s\",\"threads\":%d,\"gemm\":\"%s\",\"steps\":%lld,"
+      ips[hand] = inference ? time_inference(hand == 1, steps) : time_variant(hand == 1, steps);
+      std::printf("{\"variant\":\"%s%s\",\"threads\":%d,\"gemm\":\"%s\",\"steps\":%lld,"
                   "\"images_per_sec\":%.1f,\"images_per_cpu_sec\":%.1f}\n",
-                  hand ? "hand-written" : "autograd", threads,
+                  hand ? "hand-written" : (inference ? "net->forward" : "autograd"), inference ? " inference" : "", threads,
                   hand ? dvae::gemm_backend_name(dvae::gemm_backend()) : "blas", static_cast<long long>(steps),
                   ips[hand].wall, ips[hand].cpu);
       std::fflush(stdout);

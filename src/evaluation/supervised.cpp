@@ -39,6 +39,7 @@ SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train,
                                const torch::Tensor& validation) {
   DVAE_CHECK(options.epochs > 0, "supervised baseline: epochs ", options.epochs, ", expected > 0");
   DVAE_CHECK(options.batch_size > 0, "supervised baseline: batch size ", options.batch_size, ", expected > 0");
+  DVAE_CHECK(options.eval_batch > 0, "supervised baseline: evaluation batch ", options.eval_batch, ", expected > 0");
   DVAE_CHECK(subset.defined() && subset.dim() == 1 && subset.numel() > 0,
              "supervised baseline: empty labelled subset, expected at least one index");
   const auto t0 = std::chrono::steady_clock::now();
@@ -74,10 +75,19 @@ SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train,
   auto order_t = torch::empty({M}, torch::kLong);
   // The MLP on CPU trains with the hand-written step, which overwrites every
   // gradient it uses (the logvar head's stay zero), so it needs no zero_grad.
+  // Its forward pass also serves the validation and test passes (eval_batch rows
+  // at a time); the CNN and the autograd reference use net->forward.
   std::unique_ptr<SupervisedMlpStep> hand_step;
   if (model.arch == "mlp" && device.is_cpu() && !options.autograd) {
-    hand_step = std::make_unique<SupervisedMlpStep>(*net, model, B);
+    const int64_t eval_rows = std::max<int64_t>(x_val.defined() ? x_val.size(0) : 0, test.size());
+    hand_step = std::make_unique<SupervisedMlpStep>(*net, model, std::max(B, std::min(options.eval_batch, eval_rows)));
   }
+  const auto classify = [&](const torch::Tensor& images) {  // [N,1,H,W] -> logits [N,C]
+    if (!hand_step) return net->forward(images);
+    auto out = torch::empty({images.size(0), train.num_classes}, images.options());
+    hand_step->logits(images, out);
+    return out;
+  };
   std::vector<int64_t> batch_shape = x_all.sizes().vec();
   batch_shape[0] = B;
   auto x = torch::empty(batch_shape, x_all.options());  // [B,1,H,W] batch buffer
@@ -117,7 +127,7 @@ SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train,
       double val_sum = 0.0;
       for (int64_t start = 0; start < x_val.size(0); start += options.eval_batch) {
         const int64_t nb = std::min<int64_t>(options.eval_batch, x_val.size(0) - start);
-        const auto logits = net->forward(x_val.narrow(0, start, nb));  // [B,C]
+        const auto logits = classify(x_val.narrow(0, start, nb));  // [B,C]
         val_sum += torch::nn::functional::cross_entropy(
                        logits, y_val.narrow(0, start, nb),
                        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -139,7 +149,7 @@ SupervisedFit train_supervised(const ModelOptions& model, const ImageSet& train,
   for (int64_t start = 0; start < test.size(); start += options.eval_batch) {
     const int64_t end = std::min(test.size(), start + options.eval_batch);
     const auto x = test.batch(torch::arange(start, end, torch::kLong)).to(device);  // [B,1,H,W]
-    preds.push_back(net->forward(x).argmax(1).to(torch::kCPU));                     // [B,C] -> [B]
+    preds.push_back(classify(x).argmax(1).to(torch::kCPU));                         // [B,C] -> [B]
   }
   fit.test_predictions = torch::cat(preds, 0);
   fit.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -75,6 +75,45 @@ SupervisedMlpStep::SupervisedMlpStep(SupervisedClassifierImpl& net, const ModelO
 
 const torch::Tensor& SupervisedMlpStep::param(const std::string& name) const { return params_.at(name); }
 
+torch::Tensor SupervisedMlpStep::forward(const torch::Tensor& x) {
+  const int64_t b = x.size(0);
+  const auto rows = [b](const torch::Tensor& t) { return t.narrow(0, 0, b); };
+  auto a1 = rows(a1_), h1 = rows(h1_), a2 = rows(a2_), h2 = rows(h2_), mu = rows(mu_), logits = rows(logits_);
+  const auto W = [this](const char* name) -> const torch::Tensor& { return param(name); };
+  // The encoder's trunk up to mu, then the head.
+  gemm_out(a1, x, W("encoder.fc1.weight").t());  // [B,P] -> [B,K]
+  bias_activation(activation_, h1, a1, W("encoder.fc1.bias"));
+  gemm_out(a2, h1, W("encoder.fc2.weight").t());  // [B,K] -> [B,K]
+  bias_activation(activation_, h2, a2, W("encoder.fc2.bias"));
+  gemm_out(mu, h2, W("encoder.mu.weight").t());
+  mu.add_(W("encoder.mu.bias"));  // [B,K] -> [B,D]
+  torch::Tensor head_in = mu;     // [B,D]
+  if (head_hidden_) {
+    auto c = rows(c_), g = rows(g_);
+    gemm_out(c, mu, W("hidden.weight").t());  // [B,D] -> [B,J]
+    bias_activation("relu", g, c, W("hidden.bias"));
+    head_in = g;
+  }
+  gemm_out(logits, head_in, W("out.weight").t());
+  logits.add_(W("out.bias"));  // -> [B,C]
+  return logits;
+}
+
+void SupervisedMlpStep::logits(const torch::Tensor& x_in, const torch::Tensor& out) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = x_in.size(0);
+  const int64_t c = logits_.size(1);
+  DVAE_CHECK(n >= 1, "supervised forward: no images, expected at least one");
+  DVAE_CHECK(out.dim() == 2 && out.size(0) == n && out.size(1) == c && out.is_contiguous() &&
+                 out.scalar_type() == torch::kFloat32,
+             "supervised forward: output of shape ", out.sizes(), ", expected a contiguous float [", n, ",", c, "]");
+  const torch::Tensor x = x_in.reshape({n, -1}).contiguous();  // [N,1,H,W] -> [N,P]
+  for (int64_t start = 0; start < n; start += max_batch_) {
+    const int64_t b = std::min(max_batch_, n - start);
+    out.narrow(0, start, b).copy_(forward(x.narrow(0, start, b)));  // [b,P] -> [b,C]
+  }
+}
+
 double SupervisedMlpStep::run(const torch::Tensor& x_in, const torch::Tensor& y_in) {
   torch::NoGradGuard no_grad;
   const int64_t b = x_in.size(0);
@@ -88,29 +127,15 @@ double SupervisedMlpStep::run(const torch::Tensor& x_in, const torch::Tensor& y_
   const auto rows = [b](const torch::Tensor& t) { return t.narrow(0, 0, b); };
   const torch::Tensor x = x_in.reshape({b, -1}).contiguous();  // [B,1,H,W] -> [B,P]
   const torch::Tensor y = y_in.to(torch::kLong).contiguous();  // [B]
+  const torch::Tensor logits = forward(x);                     // [B,C]
   auto a1 = rows(a1_), h1 = rows(h1_), a2 = rows(a2_), h2 = rows(h2_);
-  auto mu = rows(mu_), dmu = rows(dmu_), logits = rows(logits_), dlogits = rows(dlogits_);
+  auto mu = rows(mu_), dmu = rows(dmu_), dlogits = rows(dlogits_);
   auto dk2 = rows(dk2_), dk1 = rows(dk1_);
+  torch::Tensor c, g, dg;
+  if (head_hidden_) c = rows(c_), g = rows(g_), dg = rows(dg_);
+  const torch::Tensor head_in = head_hidden_ ? g : mu;  // [B,D or J]
   const auto W = [this](const char* name) -> const torch::Tensor& { return param(name); };
   const auto G = [this](const char* name) { return param(name).grad(); };
-
-  // Forward: the encoder's trunk up to mu, then the head.
-  gemm_out(a1, x, W("encoder.fc1.weight").t());  // [B,P] -> [B,K]
-  bias_activation(activation_, h1, a1, W("encoder.fc1.bias"));
-  gemm_out(a2, h1, W("encoder.fc2.weight").t());  // [B,K] -> [B,K]
-  bias_activation(activation_, h2, a2, W("encoder.fc2.bias"));
-  gemm_out(mu, h2, W("encoder.mu.weight").t());
-  mu.add_(W("encoder.mu.bias"));  // [B,K] -> [B,D]
-  torch::Tensor head_in = mu;                                                // [B,D]
-  torch::Tensor c, g, dg;
-  if (head_hidden_) {
-    c = rows(c_), g = rows(g_), dg = rows(dg_);
-    gemm_out(c, mu, W("hidden.weight").t());  // [B,D] -> [B,J]
-    bias_activation("relu", g, c, W("hidden.bias"));
-    head_in = g;
-  }
-  gemm_out(logits, head_in, W("out.weight").t());
-  logits.add_(W("out.bias"));  // -> [B,C]
   const double loss = softmax_cross_entropy_step(logits, y, dlogits);
 
   // Backward from dlogits [B,C].

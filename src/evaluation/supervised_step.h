@@ -6,7 +6,8 @@
 // parts are the MLP VAE step's dispatched kernels (training/mlp_kernels.h).
 // The encoder's logvar head is not part of the classifier's function: its
 // parameters get no gradient (autograd leaves theirs untouched too). Not for
-// the CNN encoder (it uses autograd) or for inference (forward() serves that).
+// the CNN encoder (it uses autograd). logits() is the same forward pass for
+// inference (train_supervised's validation and test passes).
 //
 // Tensor legend: B batch, P = H*W pixels, K encoder hidden width, D latent
 // units (the trunk's output, mu), J head hidden width, C classes. With
@@ -36,9 +37,17 @@ class SupervisedMlpStep {
   /// logvar head's with its gradient. B <= max_batch; every parameter needs a
   /// defined gradient tensor (as FlatOptimizer binds them).
   double run(const torch::Tensor& x, const torch::Tensor& y);
+  /// The classifier's logits for x [N,1,H,W] (any N >= 1, max_batch rows at a
+  /// time) into out (float [N,C], contiguous): SupervisedClassifierImpl::forward
+  /// without autograd, through the products and kernels run() uses. Leaves
+  /// the gradients alone.
+  void logits(const torch::Tensor& x, const torch::Tensor& out);
 
  private:
   const torch::Tensor& param(const std::string& name) const;
+  /// The forward pass of x [b,P] (b <= max_batch) into the buffers' first b
+  /// rows; returns those rows of the logits [b,C].
+  torch::Tensor forward(const torch::Tensor& x);
 
   std::map<std::string, torch::Tensor> params_;
   std::string activation_;

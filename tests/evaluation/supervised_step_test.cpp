@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/check.h"
 #include "data/datasets.h"
 #include "support/fixtures.h"
@@ -62,6 +64,38 @@ void expect_matches_autograd(const std::string& activation, int64_t head_hidden,
   }
 }
 
+// logits() against net->forward on more images than the step's capacity (three
+// chunks, the last one partial); the gradients stay untouched.
+void expect_logits_match_forward(const std::string& activation, int64_t head_hidden) {
+  SCOPED_TRACE(activation + ", head hidden " + std::to_string(head_hidden) + ", path " +
+               kernel_path_name(kernel_path()) + ", gemm " + gemm_backend_name(gemm_backend()));
+  torch::manual_seed(9);
+  const ModelOptions model = mlp(activation, 20, 37);
+  SupervisedClassifier net(model, head_hidden, 4);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : net->parameters()) p.mul_(3.0);
+  }
+  net->eval();
+  const auto x = torch::rand({11, 1, 20, 20});
+  torch::Tensor want;
+  {
+    torch::NoGradGuard no_grad;
+    want = net->forward(x);  // [11,4]
+  }
+  FlatOptimizer optimizer(net->parameters(), {});
+  for (auto& p : net->parameters()) p.mutable_grad().fill_(0.5);
+  SupervisedMlpStep step(*net, model, 4);
+  auto have = torch::full({11, 4}, std::nan(""));
+  step.logits(x, have);
+  const double scale = want.abs().max().item<double>();
+  EXPECT_GT(scale, 0.0);
+  EXPECT_LE((have - want).abs().max().item<double>(), 1e-5 * scale + 1e-6);
+  for (const auto& p : net->parameters()) EXPECT_EQ(p.grad().eq(0.5).all().item<bool>(), true);
+  EXPECT_THROW(step.logits(x, torch::empty({10, 4})), Error);
+  EXPECT_THROW(step.logits(x, torch::empty({11, 3})), Error);
+}
+
 }  // namespace
 
 class SupervisedMlpStepPath : public testing::TestWithParam<KernelPath> {};
@@ -86,6 +120,12 @@ TEST_P(SupervisedMlpStepPath, MatchesAutogradWithTanhAndAHiddenHead) {
   expect_matches_autograd("tanh", 5, 8);
 }
 
+TEST_P(SupervisedMlpStepPath, LogitsMatchTheForwardPassInChunks) {
+  KernelPathScope path(GetParam());
+  expect_logits_match_forward("softplus", 0);
+  expect_logits_match_forward("tanh", 5);
+}
+
 DVAE_TEST_EVERY_KERNEL_PATH(SupervisedMlpStepPath);
 
 // Every matrix-product backend this build has (core/gemm.h) against autograd.
@@ -99,6 +139,12 @@ TEST_P(SupervisedMlpStepGemm, MatchesAutogradWithSoftplusAndALinearHead) {
 TEST_P(SupervisedMlpStepGemm, MatchesAutogradWithReluAndAHiddenHead) {
   GemmBackendScope gemm(GetParam());
   expect_matches_autograd("relu", 7, 6);
+}
+
+TEST_P(SupervisedMlpStepGemm, LogitsMatchTheForwardPassInChunks) {
+  GemmBackendScope gemm(GetParam());
+  expect_logits_match_forward("softplus", 0);
+  expect_logits_match_forward("relu", 7);
 }
 
 DVAE_TEST_EVERY_GEMM_BACKEND(SupervisedMlpStepGemm);
