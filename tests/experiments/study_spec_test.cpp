@@ -97,6 +97,12 @@ TEST(StudySpec, SemiSupervisedPresetHasM2BothBetasAndM1m2OnA50UnitVae) {
   EXPECT_EQ(by_name.at("m1m2")->semi.hidden, 300);
   EXPECT_EQ(by_name.at("m1m2")->semi.hidden_layers, 1);
   EXPECT_DOUBLE_EQ(by_name.at("m1m2")->semi.train.lr, 1e-3);
+  // M2 on pixels as the measured curve (README): one hidden layer of 500, Adam 3e-3.
+  for (const char* m2 : {"m2", "m2-beta4"}) {
+    EXPECT_EQ(by_name.at(m2)->semi.hidden_layers, 1) << m2;
+    EXPECT_EQ(by_name.at(m2)->semi.hidden, 500) << m2;
+    EXPECT_DOUBLE_EQ(by_name.at(m2)->semi.train.lr, 3e-3) << m2;
+  }
   EXPECT_EQ(by_name.at("supervised")->kind, "supervised");
 }
 
